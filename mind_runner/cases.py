@@ -1,0 +1,276 @@
+"""The models both sides differentiate, each defined once.
+
+A case is a tiny expression graph: parameters (shape and fill value), named
+intermediate bindings and a scalar result. The MIND program text (in every
+dialect MIND has accepted), the PyTorch forward function and the gradient IR a
+correct MIND must emit are all derived from that one graph, so the two sides of
+a comparison can never drift apart.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Union
+
+if TYPE_CHECKING:
+    import torch
+
+
+@dataclass(frozen=True)
+class Param:
+    """A leaf tensor: MIND declares it with a constant fill, PyTorch makes it a leaf."""
+
+    name: str
+    shape: tuple[int, ...]
+    fill: int
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A use of a parameter or of an earlier binding."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Op:
+    """One tensor operation: matmul, add, mul, relu or sum (over `axes`)."""
+
+    kind: str
+    args: tuple[Expr, ...]
+    axes: tuple[int, ...] = ()
+
+
+Expr = Union[Ref, Op]  # noqa: UP007 (a runtime alias used in a dataclass field)
+
+BINARY_OPS = {"add": "+", "mul": "*"}
+
+
+def matmul(a: Expr, b: Expr) -> Op:
+    return Op("matmul", (a, b))
+
+
+def add(a: Expr, b: Expr) -> Op:
+    return Op("add", (a, b))
+
+
+def mul(a: Expr, b: Expr) -> Op:
+    return Op("mul", (a, b))
+
+
+def relu(a: Expr) -> Op:
+    return Op("relu", (a,))
+
+
+def total(a: Expr, axes: tuple[int, ...]) -> Op:
+    return Op("sum", (a,), axes)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A model: what is differentiated, with respect to every parameter."""
+
+    name: str
+    description: str
+    params: tuple[Param, ...]
+    bindings: tuple[tuple[str, Expr], ...]
+    result: Expr
+
+    def forward_op_counts(self) -> Counter[str]:
+        """How many of each operation the forward graph has (what correct IR must contain)."""
+        counts: Counter[str] = Counter()
+
+        def visit(expr: Expr) -> None:
+            if isinstance(expr, Op):
+                counts[expr.kind] += 1
+                for arg in expr.args:
+                    visit(arg)
+
+        for _, expr in self.bindings:
+            visit(expr)
+        visit(self.result)
+        return counts
+
+    def torch_parameters(self, device: str = "cpu", seed: int = 0) -> dict[str, torch.Tensor]:
+        """Seeded random leaves that require grad (values do not change the graph's cost)."""
+        import torch
+
+        generator = torch.Generator(device="cpu").manual_seed(seed)
+        return {
+            p.name: torch.randn(p.shape, generator=generator).to(device).requires_grad_(True)
+            for p in self.params
+        }
+
+    def torch_forward(self, values: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Evaluate the graph with PyTorch ops, recording the autograd tape."""
+        import torch
+
+        env = dict(values)
+
+        def evaluate(expr: Expr) -> torch.Tensor:
+            if isinstance(expr, Ref):
+                return env[expr.name]
+            args = [evaluate(a) for a in expr.args]
+            operations: dict[str, Callable[[], torch.Tensor]] = {
+                "matmul": lambda: args[0] @ args[1],
+                "add": lambda: args[0] + args[1],
+                "mul": lambda: args[0] * args[1],
+                "relu": lambda: torch.relu(args[0]),
+                "sum": lambda: args[0].sum(dim=expr.axes),
+            }
+            return operations[expr.kind]()
+
+        for name, expr in self.bindings:
+            env[name] = evaluate(expr)
+        return evaluate(self.result)
+
+
+def _render_call_style(
+    expr: Expr,
+    binary_as_call: bool,
+    sum_keyword: bool,
+    leaf: Callable[[str], str] = str,
+) -> str:
+    if isinstance(expr, Ref):
+        return leaf(expr.name)
+    args = [_render_call_style(a, binary_as_call, sum_keyword, leaf) for a in expr.args]
+    if expr.kind in BINARY_OPS:
+        if binary_as_call:
+            return f"{expr.kind}({args[0]}, {args[1]})"
+        return f"{_parenthesise(expr.args[0], args[0])} {BINARY_OPS[expr.kind]} " + _parenthesise(
+            expr.args[1], args[1]
+        )
+    if expr.kind == "sum":
+        axes = "[" + ", ".join(str(a) for a in expr.axes) + "]"
+        keyword = "axes=" if sum_keyword else ""
+        return f"tensor.sum({args[0]}, {keyword}{axes})"
+    return f"tensor.{expr.kind}({', '.join(args)})"
+
+
+def _parenthesise(expr: Expr, text: str) -> str:
+    """Binary operands that are themselves binary get parentheses (no precedence games)."""
+    if isinstance(expr, Op) and expr.kind in BINARY_OPS:
+        return f"({text})"
+    return text
+
+
+def _dims(shape: tuple[int, ...], sep: str) -> str:
+    return sep.join(str(d) for d in shape)
+
+
+def render_let_form(case: Case) -> str:
+    """The dialect that MIND differentiates correctly from v0.7.1 on."""
+    lines = [f"let {p.name}: Tensor[f32,({_dims(p.shape, ',')})] = {p.fill};" for p in case.params]
+    lines.append("")
+    for name, expr in case.bindings:
+        lines.append(f"let {name} = {_render_call_style(expr, False, True)};")
+    lines.append(_render_call_style(case.result, False, True))
+    return "\n".join(lines) + "\n"
+
+
+def render_function_form(case: Case) -> str:
+    """`fn main(...)`: parsed from v0.4.0 on, but never differentiated correctly so far."""
+    params = ",\n".join(f"    {p.name}: Tensor<F32, [{_dims(p.shape, ', ')}]>" for p in case.params)
+    body = [f"    let {n} = {_render_call_style(e, True, False)};" for n, e in case.bindings]
+    body.append(f"    {_render_call_style(case.result, True, False)}")
+    return "fn main(\n" + params + "\n) -> Tensor<F32, []> {\n" + "\n".join(body) + "\n}\n"
+
+
+def render_single_expression(case: Case) -> str:
+    """Everything inlined into one expression: the only form v0.2.0 lowered at all."""
+    params = {p.name: p for p in case.params}
+    bound = dict(case.bindings)
+
+    def inline(expr: Expr) -> Expr:
+        if isinstance(expr, Ref):
+            return inline(bound[expr.name]) if expr.name in bound else expr
+        return Op(expr.kind, tuple(inline(a) for a in expr.args), expr.axes)
+
+    def literal(name: str) -> str:
+        p = params[name]
+        maker = "tensor.zeros" if p.fill == 0 else "tensor.ones"
+        return f"{maker}(f32, ({_dims(p.shape, ', ')}))"
+
+    return _render_call_style(inline(case.result), False, True, literal) + "\n"
+
+
+DIALECTS: dict[str, Callable[[Case], str]] = {
+    "let-form": render_let_form,
+    "function-form": render_function_form,
+    "single-expression": render_single_expression,
+}
+
+
+def _simple_quadratic() -> Case:
+    return Case(
+        name="simple_quadratic",
+        description="sum(x^2), x of 1000",
+        params=(Param("x", (1000,), 0),),
+        bindings=(("squared", mul(Ref("x"), Ref("x"))),),
+        result=total(Ref("squared"), (0,)),
+    )
+
+
+def _small_mlp() -> Case:
+    return Case(
+        name="small_mlp",
+        description="32x784 -> 256 (relu) -> 10, with biases",
+        params=(
+            Param("x", (32, 784), 0),
+            Param("w1", (784, 256), 1),
+            Param("b1", (256,), 0),
+            Param("w2", (256, 10), 1),
+            Param("b2", (10,), 0),
+        ),
+        bindings=(
+            ("h1", relu(add(matmul(Ref("x"), Ref("w1")), Ref("b1")))),
+            ("out", add(matmul(Ref("h1"), Ref("w2")), Ref("b2"))),
+        ),
+        result=total(Ref("out"), (0, 1)),
+    )
+
+
+def _matmul_chain() -> Case:
+    return Case(
+        name="matmul_chain",
+        description="A@B@C@D: 64x128, 128x256, 256x512, 512x128",
+        params=(
+            Param("A", (64, 128), 1),
+            Param("B", (128, 256), 1),
+            Param("C", (256, 512), 1),
+            Param("D", (512, 128), 1),
+        ),
+        bindings=(
+            ("ab", matmul(Ref("A"), Ref("B"))),
+            ("abc", matmul(Ref("ab"), Ref("C"))),
+            ("abcd", matmul(Ref("abc"), Ref("D"))),
+        ),
+        result=total(Ref("abcd"), (0, 1)),
+    )
+
+
+def relu_matmul_chain(layers: int, size: int = 16) -> Case:
+    """N layers of relu(h @ w) on small square tensors: how each cost grows with depth."""
+    if layers < 1:
+        raise ValueError(f"a chain needs at least one layer, got {layers}")
+    params = [Param("x", (size, size), 1)]
+    params += [Param(f"w{i}", (size, size), 1) for i in range(layers)]
+    bindings: list[tuple[str, Expr]] = []
+    previous = "x"
+    for i in range(layers):
+        bindings.append((f"h{i + 1}", relu(matmul(Ref(previous), Ref(f"w{i}")))))
+        previous = f"h{i + 1}"
+    return Case(
+        name=f"relu_matmul_chain_{layers}",
+        description=f"{layers} x relu(matmul) on {size}x{size}",
+        params=tuple(params),
+        bindings=tuple(bindings),
+        result=total(Ref(previous), (0, 1)),
+    )
+
+
+SEED_CASES: dict[str, Case] = {
+    case.name: case for case in (_simple_quadratic(), _small_mlp(), _matmul_chain())
+}

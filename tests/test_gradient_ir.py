@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import pytest
+
+from mind_runner.cases import SEED_CASES
+from mind_runner.gradient_ir import MalformedIR, check_differentiates, parse_module
+from tests import ir_samples
+
+
+def test_parse_splits_primal_from_gradient_at_the_last_output() -> None:
+    module = parse_module(ir_samples.SMALL_MLP_GRADIENT)
+    assert len(module.primal) == 11
+    assert [i.op for i in module.gradient[:2]] == ["const.i64", "transpose"]
+    assert len(module.gradient) == 10
+    assert module.outputs == (0, 1, 2, 3, 4, 7, 9, 10)
+    assert module.primal[0].tensor_shape() == (32, 784)
+    assert module.primal[5].tensor_shape() is None
+
+
+def test_correct_gradients_pass_the_check() -> None:
+    mlp = parse_module(ir_samples.SMALL_MLP_GRADIENT)
+    assert check_differentiates(mlp, SEED_CASES["small_mlp"]) == []
+    quadratic = parse_module(ir_samples.SIMPLE_QUADRATIC_GRADIENT)
+    assert check_differentiates(quadratic, SEED_CASES["simple_quadratic"]) == []
+
+
+def test_lossy_module_is_rejected_with_reasons() -> None:
+    problems = check_differentiates(
+        parse_module(ir_samples.SMALL_MLP_LOSSY), SEED_CASES["small_mlp"]
+    )
+    assert "primal IR has 1 'matmul', the model has 2" in problems
+    assert "primal IR has 0 'relu', the model has 1" in problems
+    assert "primal IR lost the parameter shape [784, 256]" in problems
+    assert "gradient IR has 0 'relu_grad', a correct one has 1" in problems
+
+
+def test_trivial_module_and_primal_only_module_are_rejected() -> None:
+    trivial = parse_module(ir_samples.TRIVIAL_FUNCTION_MODULE)
+    assert check_differentiates(trivial, SEED_CASES["small_mlp"])
+    primal_only = parse_module(ir_samples.SIMPLE_QUADRATIC_PRIMAL_ONLY)
+    problems = check_differentiates(primal_only, SEED_CASES["simple_quadratic"])
+    assert "no gradient instructions after the primal outputs" in problems
+
+
+def test_a_model_checked_against_the_wrong_case_fails() -> None:
+    module = parse_module(ir_samples.SIMPLE_QUADRATIC_GRADIENT)
+    assert check_differentiates(module, SEED_CASES["matmul_chain"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "error[type-check][E2001]: unsupported call to `mul`", "module {\n  %0 = \n}"],
+)
+def test_text_that_is_not_a_module_raises(text: str) -> None:
+    with pytest.raises(MalformedIR):
+        parse_module(text)
