@@ -1,0 +1,158 @@
+"""The one place that talks to MIND's CLI.
+
+Benchmarks ask the driver for a case's program and command lines and never build
+them themselves. The driver learns what the installed commit can do by trying
+each program dialect MIND has accepted and checking the printed gradient IR
+(see `gradient_ir`): across MIND's history, exit code 0 has come with type
+errors on stderr, empty modules and modules that drop half the model, so only a
+module that really differentiates the case counts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from mind_runner.cases import DIALECTS, Case
+from mind_runner.gradient_ir import IRModule, MalformedIR, check_differentiates, parse_module
+from mind_runner.manifest import BuildManifest
+from mind_runner.manifest import write_atomically as _write_atomically
+
+# Instruction counts move with the environment's size and the program path's
+# length, so every MIND call gets this fixed environment and a fixed file name.
+FIXED_ENVIRONMENT = {"LC_ALL": "C", "PATH": "/usr/bin:/bin"}
+PROGRAM_DIR = Path(tempfile.gettempdir()) / "mind-autodiff-bench"
+
+
+class Stage(Enum):
+    """What one `mindc` call does; differences between stages isolate a cost."""
+
+    STARTUP = "startup"
+    FRONT_END = "front-end"
+    GRADIENT = "gradient"
+
+    def arguments(self, program: Path) -> list[str]:
+        if self is Stage.STARTUP:
+            return ["--version"]
+        if self is Stage.FRONT_END:
+            return [str(program), "--emit-ir"]
+        return [str(program), "--autodiff", "--emit-grad-ir", "--func", "main"]
+
+
+class CannotDifferentiate(NotImplementedError):
+    """This commit's MIND has no correct gradient for the case: asv records a skip."""
+
+
+@dataclass(frozen=True)
+class MindRun:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def failure(self) -> str | None:
+        """Why this run is not a usable result, or None when it is."""
+        if self.exit_code == 101:
+            return "panicked (exit 101): " + _first_line(self.stderr.strip().splitlines()[1:])
+        if self.exit_code != 0:
+            return f"exit {self.exit_code}: {_first_line(self.stderr.splitlines())}"
+        if self.stderr.strip():
+            return f"exit 0 but stderr says: {_first_line(self.stderr.splitlines())}"
+        if not self.stdout.strip():
+            return "exit 0 with nothing printed"
+        return None
+
+
+def _first_line(lines: list[str]) -> str:
+    return next((line.strip() for line in lines if line.strip()), "(no message)")
+
+
+@dataclass(frozen=True)
+class PreparedCase:
+    """A case this commit differentiates correctly, ready to be timed."""
+
+    case: Case
+    dialect: str
+    program: Path
+    module: IRModule
+
+
+@dataclass(frozen=True)
+class MindDriver:
+    mindc: Path
+    manifest: BuildManifest | None
+
+    @classmethod
+    def locate(cls) -> MindDriver:
+        """The `mindc` asv installed for this commit (or $MIND_BIN_DIR's, or PATH's)."""
+        candidates = []
+        if os.environ.get("MIND_BIN_DIR"):
+            candidates.append(Path(os.environ["MIND_BIN_DIR"]) / "mindc")
+        if os.environ.get("ASV_ENV_DIR"):
+            candidates.append(Path(os.environ["ASV_ENV_DIR"]) / "bin" / "mindc")
+        on_path = shutil.which("mindc")
+        if on_path:
+            candidates.append(Path(on_path))
+        for mindc in candidates:
+            if mindc.is_file():
+                return cls(mindc=mindc, manifest=BuildManifest.load(mindc.parent))
+        raise CannotDifferentiate(
+            "no mindc installed: run through asv (mind_runner install), or set MIND_BIN_DIR"
+        )
+
+    def command(self, stage: Stage, program: Path) -> list[str]:
+        return [str(self.mindc), *stage.arguments(program)]
+
+    def run(self, stage: Stage, program: Path) -> MindRun:
+        completed = subprocess.run(
+            self.command(stage, program),
+            capture_output=True,
+            text=True,
+            env=FIXED_ENVIRONMENT,
+            check=False,
+        )
+        return MindRun(completed.returncode, completed.stdout, completed.stderr)
+
+    def version(self) -> str:
+        """First line of `mindc --version`, e.g. 'mind 0.10.2'."""
+        run = self.run(Stage.STARTUP, Path())
+        return _first_line(run.stdout.splitlines()) if run.exit_code == 0 else "unknown"
+
+    def prepare(self, case: Case) -> PreparedCase:
+        """Pick the first dialect whose gradient IR is correct, or explain why none is."""
+        if self.manifest is not None and "autodiff" not in self.manifest.features:
+            raise CannotDifferentiate(
+                f"MIND {self.manifest.commit[:8]} was built without the 'autodiff' feature "
+                f"(its Cargo.toml declares: {', '.join(self.manifest.declared_features)})"
+            )
+        reasons = []
+        for dialect, render in DIALECTS.items():
+            program = write_program(f"{case.name}.{dialect}.mind", render(case))
+            run = self.run(Stage.GRADIENT, program)
+            failure = run.failure()
+            if failure is None:
+                try:
+                    module = parse_module(run.stdout)
+                except MalformedIR as error:
+                    failure = str(error)
+                else:
+                    problems = check_differentiates(module, case)
+                    if not problems:
+                        return PreparedCase(case, dialect, program, module)
+                    failure = "; ".join(problems)
+            reasons.append(f"{dialect}: {failure}")
+        raise CannotDifferentiate(
+            f"this MIND cannot differentiate {case.name}: " + " | ".join(reasons)
+        )
+
+
+def write_program(file_name: str, text: str) -> Path:
+    """A program at a fixed path (instruction counts depend on the path's length)."""
+    path = PROGRAM_DIR / file_name
+    if not path.is_file() or path.read_text() != text:
+        _write_atomically(path, text)
+    return path

@@ -1,0 +1,60 @@
+"""What a build step leaves beside the binaries, so results can say what was measured.
+
+The manifest travels from the build into asv's build cache and from there into
+the environment's `bin/`, where the driver reads it: it is the only record of
+which cargo features a commit was built with.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+MANIFEST_NAME = "mind-build.json"
+BINARIES = ("mind", "mindc")
+
+
+@dataclass(frozen=True)
+class BuildManifest:
+    commit: str
+    features: tuple[str, ...]
+    declared_features: tuple[str, ...]
+    rustc_version: str
+    build_seconds: float
+    binaries: tuple[str, ...]
+
+    def save(self, directory: Path) -> Path:
+        return write_atomically(directory / MANIFEST_NAME, json.dumps(asdict(self), indent=2))
+
+    @classmethod
+    def load(cls, directory: Path) -> BuildManifest | None:
+        """The manifest in `directory`, or None where there is none (a hand-made install)."""
+        path = directory / MANIFEST_NAME
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text())
+        return cls(
+            commit=str(data["commit"]),
+            features=tuple(data["features"]),
+            declared_features=tuple(data["declared_features"]),
+            rustc_version=str(data["rustc_version"]),
+            build_seconds=float(data["build_seconds"]),
+            binaries=tuple(data["binaries"]),
+        )
+
+
+def write_atomically(path: Path, text: str) -> Path:
+    """Write via a temporary file and rename: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
