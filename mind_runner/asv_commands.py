@@ -1,0 +1,70 @@
+"""Run asv's own commands with this project's configuration applied.
+
+The only thing added to asv is the MIND_REPO override: asv.conf.json names
+MIND on GitHub, and MIND_REPO (a git URL or a local path) points every asv
+command at another repository without editing a tracked file. Everything else
+is asv's parser and asv's command classes, called the way `asv` itself calls them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from mind_runner.errors import UserError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_PATH = PROJECT_ROOT / "asv.conf.json"
+
+
+def load_config(config_path: Path = CONFIG_PATH) -> Any:
+    """asv's Config for this project, with MIND_REPO applied."""
+    from asv import util
+    from asv.config import Config
+
+    try:
+        conf = Config.load(str(config_path))
+    except util.UserError as error:
+        raise UserError(str(error)) from None
+    override = os.environ.get("MIND_REPO")
+    if override:
+        local = Path(override).expanduser()
+        conf.repo = str(local.resolve()) if local.exists() else override
+    return conf
+
+
+def asv_main(argv: list[str], config_path: Path = CONFIG_PATH) -> int:
+    """`asv ARGV...`, as asv's own entry point runs it, but with MIND_REPO honoured."""
+    from asv import commands, util
+    from asv.console import log
+    from asv.plugin_manager import plugin_manager
+
+    parser, _ = commands.make_argparser()
+    args = parser.parse_args([*argv, "--config", str(config_path)])
+    log.enable(args.verbose)
+    previous = Path.cwd()
+    os.chdir(config_path.parent)
+    try:
+        conf = load_config(config_path)
+        for plugin in conf.plugins:
+            plugin_manager.import_plugin(plugin)
+        result = args.func.__self__.run_from_conf_args(conf, args)
+    except util.UserError as error:
+        raise UserError(str(error)) from None
+    finally:
+        log.flush()
+        os.chdir(previous)
+    return int(result or 0)
+
+
+def ensure_machine(machine: str | None) -> None:
+    """Describe this machine to asv once, non-interactively (asv would prompt)."""
+    from asv import util
+    from asv.machine import Machine, MachineCollection
+
+    name = machine or Machine.get_unique_machine_name()
+    try:
+        MachineCollection.load(name)
+    except util.UserError:
+        Machine.load(machine_name=name, interactive=True, use_defaults=True)

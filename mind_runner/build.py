@@ -1,0 +1,151 @@
+"""Build MIND's CLI at one commit, the way asv's `build_command` calls it.
+
+asv checks every commit out into the same directory and runs `git clean -fdx`
+there, so the cargo target directory lives outside the checkout and is shared
+between commits: the next commit recompiles only what changed. The binaries are
+taken from cargo's own artifact messages, never from `target/release`, where a
+failed build leaves the previous commit's binary behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from mind_runner.errors import UserError
+from mind_runner.manifest import BINARIES, BuildManifest
+
+# Cargo features the benchmarks need, passed only where the commit declares them.
+WANTED_FEATURES = ("autodiff",)
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    source: Path
+    commit: str
+    cache_dir: Path
+    target_dir: Path
+    log_dir: Path
+
+
+def declared_features(source: Path) -> tuple[str, ...]:
+    """The `[features]` this commit's Cargo.toml declares."""
+    cargo_toml = source / "Cargo.toml"
+    try:
+        data = tomllib.loads(cargo_toml.read_text())
+    except FileNotFoundError:
+        raise UserError(f"{source} has no Cargo.toml: is MIND_REPO a MIND checkout?") from None
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"{cargo_toml} is not valid TOML ({error})") from None
+    features = data.get("features", {})
+    return tuple(sorted(name for name in features if name != "default"))
+
+
+def find_tool(name: str) -> str:
+    """cargo/rustc from $CARGO/$RUSTC, PATH or rustup's default place."""
+    override = os.environ.get(name.upper())
+    if override:
+        return override
+    found = shutil.which(name) or shutil.which(name, path=str(Path.home() / ".cargo" / "bin"))
+    if found is None:
+        raise UserError(
+            f"{name} not found: install Rust (rustup), or set {name.upper()}=/path/to/{name}"
+        )
+    return found
+
+
+def rustc_version() -> str:
+    completed = subprocess.run(
+        [find_tool("rustc"), "--version"], capture_output=True, text=True, check=False
+    )
+    return completed.stdout.strip() or "unknown"
+
+
+def cargo_command(features: tuple[str, ...]) -> list[str]:
+    command = [
+        find_tool("cargo"),
+        "build",
+        "--release",
+        "--bins",
+        "--message-format=json-render-diagnostics",
+    ]
+    if features:
+        command += ["--features", ",".join(features)]
+    return command
+
+
+def executables_from_messages(stdout: str) -> dict[str, Path]:
+    """Binary name -> path, from cargo's `compiler-artifact` JSON messages."""
+    found: dict[str, Path] = {}
+    for line in stdout.splitlines():
+        if not line.startswith("{"):
+            continue
+        message = json.loads(line)
+        executable = message.get("executable")
+        if message.get("reason") == "compiler-artifact" and executable:
+            found[message["target"]["name"]] = Path(executable)
+    return found
+
+
+def build(request: BuildRequest) -> BuildManifest:
+    """Run cargo; on success fill the cache dir with binaries, log and manifest."""
+    declared = declared_features(request.source)
+    features = tuple(f for f in WANTED_FEATURES if f in declared)
+    command = cargo_command(features)
+    environment = dict(os.environ, CARGO_TARGET_DIR=str(request.target_dir))
+    log_path = request.log_dir / f"{request.commit}.log"
+    request.log_dir.mkdir(parents=True, exist_ok=True)
+
+    started = time.perf_counter()
+    with log_path.open("w") as log:
+        log.write(f"$ {' '.join(command)}\n# commit {request.commit}, features {features}\n")
+        log.flush()
+        completed = subprocess.run(
+            command,
+            cwd=request.source,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            check=False,
+        )
+    seconds = time.perf_counter() - started
+    short = request.commit[:8]
+    if completed.returncode != 0:
+        raise UserError(
+            f"build of MIND {short} failed (cargo exit {completed.returncode}); "
+            f"build log: {log_path}"
+        )
+    executables = executables_from_messages(completed.stdout)
+    missing = [name for name in BINARIES if name not in executables]
+    if missing:
+        raise UserError(
+            f"build of MIND {short} produced no {', '.join(missing)} binary; build log: {log_path}"
+        )
+
+    bin_dir = request.cache_dir / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for name in BINARIES:
+        shutil.copy2(executables[name], bin_dir / name)
+    shutil.copy2(log_path, request.cache_dir / "build.log")
+    manifest = BuildManifest(
+        commit=request.commit,
+        features=features,
+        declared_features=declared,
+        rustc_version=rustc_version(),
+        build_seconds=round(seconds, 3),
+        binaries=BINARIES,
+    )
+    manifest.save(bin_dir)
+    print(
+        f"mind_runner: built MIND {short} with features [{', '.join(features)}] in {seconds:.2f} s",
+        file=sys.stderr,
+    )
+    return manifest
