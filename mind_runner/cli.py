@@ -92,12 +92,17 @@ def _parser() -> argparse.ArgumentParser:
     run = command("run", _run, "the main job: asv run over MIND commits, then asv publish")
     run.add_argument("range", nargs="?", help="git range, e.g. main~20..main (default: tip)")
     run.add_argument("--machine", help="asv machine name (default: this host)")
-    run.add_argument("asv_args", nargs=argparse.REMAINDER, help="further `asv run` options")
+    run.epilog = "Any other option is passed on to `asv run` (e.g. --bench REGEX)."
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if args.command == "run":
+        args.asv_args = unknown
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.handler(args))
     except UserError as error:
