@@ -1,0 +1,350 @@
+"""A throw-away git repository that imitates MIND's history, for the tests.
+
+The real MIND (github.com/star-ga/mind) cannot be built without crates.io, so the
+tests use a small dependency-free Rust crate (`tests/fixture_mind/`) whose `mind`
+and `mindc` binaries print what the real CLI prints for the `let` dialect. This
+module turns that crate into a git repository with seven commits that cover the
+cases the benchmark must handle: an old commit that cannot differentiate the
+programs (E4001), working commits, a commit that does not compile, its fix, a
+commit whose gradient pass costs three times as much, and two commits that only
+touch the README.
+
+Author, committer, dates and file contents are fixed, so the same commit SHAs
+come out every time. Only git's own environment is isolated; the user's global
+and system git configuration are neither read nor written.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import tarfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "fixture_mind"
+
+# Iterations of the crate's deterministic work loop per emitted gradient instruction
+# at the `works` commit (`slow-autodiff` triples it). Under callgrind this is about
+# 184k of small_mlp's gradient instructions (10 gradient instructions, ~23 each).
+BASE_AUTODIFF_WORK = 800
+
+AUTHOR_NAME = "MIND Fixture"
+AUTHOR_EMAIL = "fixture@mind-autodiff-bench.invalid"
+FIRST_COMMIT_DATE = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
+
+GITIGNORE = "Cargo.lock\ntarget/\n"
+
+_WORK_LINE = re.compile(r"^pub const AUTODIFF_WORK: u64 = \d+;$", re.MULTILINE)
+_SINGLE_OUTPUT_LINE = "pub const SINGLE_OUTPUT_ONLY: bool = false;"
+_PRINTER_LINE = "        let next_id: usize = self.next_id;"
+_BROKEN_PRINTER_LINE = "        let next_id: u32 = self.next_id;"
+_TIMINGS_START = '#[cfg(feature = "compile-timings")]\nfn compile('
+_TIMINGS_END = '#[cfg(not(feature = "compile-timings"))]\n'
+
+
+@dataclass(frozen=True)
+class FixtureCommit:
+    label: str
+    sha: str
+    builds: bool
+    differentiates: bool
+    autodiff_work: int
+
+
+@dataclass(frozen=True)
+class FixtureHistory:
+    repo: Path
+    commits: tuple[FixtureCommit, ...]
+
+    def by_label(self, label: str) -> FixtureCommit:
+        for commit in self.commits:
+            if commit.label == label:
+                return commit
+        known = ", ".join(c.label for c in self.commits)
+        raise KeyError(f"no fixture commit labelled {label!r} (known: {known})")
+
+    def export(self, label: str, dest: Path) -> Path:
+        """Write the tree of one commit into `dest` (created), without a .git.
+
+        Files get the current time as their mtime (as `git checkout` gives them), not
+        the commit's date: cargo decides what to rebuild by comparing mtimes.
+        """
+        sha = self.by_label(label).sha
+        archive = subprocess.run(
+            ["git", "-C", str(self.repo), "archive", "--format=tar", sha],
+            capture_output=True,
+            check=True,
+            env=_git_environment(None),
+        ).stdout
+        dest.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            names = [m.name for m in tar.getmembers() if m.isfile()]
+            tar.extractall(dest, filter="data")
+        for name in names:
+            os.utime(dest / name)
+        return dest
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What one commit of the fixture history looks like."""
+
+    label: str
+    message: str
+    version: str
+    compile_timings: bool
+    single_output_only: bool
+    broken: bool
+    autodiff_work: int
+    readme_sections: int
+
+    @property
+    def builds(self) -> bool:
+        return not self.broken
+
+    @property
+    def differentiates(self) -> bool:
+        return self.builds and not self.single_output_only
+
+
+_W = BASE_AUTODIFF_WORK
+
+_STEPS: tuple[_Step, ...] = (
+    _Step(
+        label="multiple-outputs",
+        message="mind 0.1.0: let-form front end, IR printer, single-output autodiff",
+        version="0.1.0",
+        compile_timings=False,
+        single_output_only=True,
+        broken=False,
+        autodiff_work=0,
+        readme_sections=0,
+    ),
+    _Step(
+        label="works",
+        message="autodiff: differentiate the last output; add compile-timings (v0.2.0)",
+        version="0.2.0",
+        compile_timings=True,
+        single_output_only=False,
+        broken=False,
+        autodiff_work=_W,
+        readme_sections=1,
+    ),
+    _Step(
+        label="broken-build",
+        message="printer: keep next_id as u32",
+        version="0.2.0",
+        compile_timings=True,
+        single_output_only=False,
+        broken=True,
+        autodiff_work=_W,
+        readme_sections=1,
+    ),
+    _Step(
+        label="build-fixed",
+        message="printer: next_id back to usize (fixes the build)",
+        version="0.2.0",
+        compile_timings=True,
+        single_output_only=False,
+        broken=False,
+        autodiff_work=_W,
+        readme_sections=1,
+    ),
+    _Step(
+        label="slow-autodiff",
+        message="autodiff: extra tape verification rounds",
+        version="0.2.0",
+        compile_timings=True,
+        single_output_only=False,
+        broken=False,
+        autodiff_work=3 * _W,
+        readme_sections=1,
+    ),
+    _Step(
+        label="docs-1",
+        message="docs: describe the gradient IR format",
+        version="0.2.0",
+        compile_timings=True,
+        single_output_only=False,
+        broken=False,
+        autodiff_work=3 * _W,
+        readme_sections=2,
+    ),
+    _Step(
+        label="docs-2",
+        message="docs: list mindc's error codes",
+        version="0.2.0",
+        compile_timings=True,
+        single_output_only=False,
+        broken=False,
+        autodiff_work=3 * _W,
+        readme_sections=3,
+    ),
+)
+
+LABELS: tuple[str, ...] = tuple(step.label for step in _STEPS)
+
+_README_SECTIONS = (
+    """
+## Features
+
+- `autodiff`: reverse-mode gradient IR (`mindc FILE --autodiff --emit-grad-ir --func main`).
+- `compile-timings`: with `MIND_TIMINGS=1`, print the compile phases on stderr.
+""",
+    """
+## Gradient IR
+
+`--emit-grad-ir` prints the primal module, then the gradient instructions: a seed
+`const.i64 1` and the reverse pass (`transpose`, `matmul`, `relu_grad`, `mul`, `add`),
+which are not marked as outputs.
+""",
+    """
+## Error codes
+
+- `E2001`: the program does not type-check.
+- `E4001`: the function is not `main`, or the module cannot be differentiated.
+- `E4003`: autodiff requested but the `autodiff` feature is not enabled.
+""",
+)
+
+
+def _readme(sections: int) -> str:
+    text = (
+        "# mind (test fixture)\n\n"
+        "A small stand-in for the MIND tensor compiler: `mind eval PROGRAM` and\n"
+        "`mindc FILE --emit-ir`. Build with `cargo build --release`.\n"
+    )
+    return text + "".join(_README_SECTIONS[:sections])
+
+
+def _replace_once(text: str, old: str, new: str, what: str) -> str:
+    count = text.count(old)
+    if count != 1:
+        raise RuntimeError(f"fixture template: expected one {what}, found {count}")
+    return text.replace(old, new)
+
+
+def _cargo_toml(step: _Step) -> str:
+    template = (TEMPLATE_DIR / "Cargo.toml.in").read_text()
+    extra = "compile-timings = []\n" if step.compile_timings else ""
+    text = _replace_once(template, "@VERSION@", step.version, "@VERSION@")
+    return _replace_once(text, "@EXTRA_FEATURES@\n", extra, "@EXTRA_FEATURES@ line")
+
+
+def _lib_rs(step: _Step) -> str:
+    text = (TEMPLATE_DIR / "src" / "lib.rs").read_text()
+    text, count = _WORK_LINE.subn(f"pub const AUTODIFF_WORK: u64 = {step.autodiff_work};", text)
+    if count != 1:
+        raise RuntimeError(f"fixture template: expected one AUTODIFF_WORK line, found {count}")
+    if step.single_output_only:
+        text = _replace_once(
+            text,
+            _SINGLE_OUTPUT_LINE,
+            _SINGLE_OUTPUT_LINE.replace("false", "true"),
+            "SINGLE_OUTPUT_ONLY line",
+        )
+    if step.broken:
+        text = _replace_once(text, _PRINTER_LINE, _BROKEN_PRINTER_LINE, "next_id line")
+    return text
+
+
+def _mindc_rs(step: _Step) -> str:
+    text = (TEMPLATE_DIR / "src" / "bin" / "mindc.rs").read_text()
+    if not step.compile_timings:
+        start = text.index(_TIMINGS_START)
+        end = text.index(_TIMINGS_END, start)
+        text = text[:start] + text[end + len(_TIMINGS_END) :]
+        if "compile-timings" in text:
+            raise RuntimeError("fixture template: compile-timings code left in mindc.rs")
+    return text
+
+
+def _tree(step: _Step) -> dict[str, str]:
+    return {
+        ".gitignore": GITIGNORE,
+        "Cargo.toml": _cargo_toml(step),
+        "README.md": _readme(step.readme_sections),
+        "src/lib.rs": _lib_rs(step),
+        "src/main.rs": (TEMPLATE_DIR / "src" / "main.rs").read_text(),
+        "src/bin/mindc.rs": _mindc_rs(step),
+    }
+
+
+def _git_environment(date: datetime | None) -> dict[str, str]:
+    """The caller's environment without its GIT_* variables, config isolated."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_TERMINAL_PROMPT="0",
+        LC_ALL="C",
+    )
+    if date is not None:
+        stamp = date.isoformat()
+        env.update(
+            GIT_AUTHOR_NAME=AUTHOR_NAME,
+            GIT_AUTHOR_EMAIL=AUTHOR_EMAIL,
+            GIT_AUTHOR_DATE=stamp,
+            GIT_COMMITTER_NAME=AUTHOR_NAME,
+            GIT_COMMITTER_EMAIL=AUTHOR_EMAIL,
+            GIT_COMMITTER_DATE=stamp,
+        )
+    return env
+
+
+def _git(repo: Path, *args: str, date: datetime | None = None) -> str:
+    command = [
+        "git",
+        "-c", f"user.name={AUTHOR_NAME}",
+        "-c", f"user.email={AUTHOR_EMAIL}",
+        "-c", "commit.gpgsign=false",
+        "-c", "core.autocrlf=false",
+        "-C", str(repo),
+        *args,
+    ]  # fmt: skip
+    completed = subprocess.run(
+        command, capture_output=True, text=True, env=_git_environment(date), check=False
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(command)} failed ({completed.returncode}): {completed.stderr.strip()}"
+        )
+    return completed.stdout
+
+
+def make_history(dest: Path) -> FixtureHistory:
+    """Create a git repo at dest (branch `main`) with the commits below.
+
+    Oldest first: multiple-outputs (v0.1.0, autodiff gives E4001), works (v0.2.0),
+    broken-build (does not compile), build-fixed (same tree as works),
+    slow-autodiff (AUTODIFF_WORK tripled), docs-1 and docs-2 (README only).
+    `dest` must not exist or be an empty directory.
+    """
+    if dest.exists() and any(dest.iterdir()):
+        raise FileExistsError(f"{dest} exists and is not empty")
+    dest.mkdir(parents=True, exist_ok=True)
+    _git(dest, "init", "--quiet", "-b", "main")
+    commits: list[FixtureCommit] = []
+    for index, step in enumerate(_STEPS):
+        for relative, text in _tree(step).items():
+            path = dest / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(text.encode())
+        date = FIRST_COMMIT_DATE + timedelta(hours=index)
+        _git(dest, "add", "--all")
+        _git(dest, "commit", "--quiet", "--no-verify", "-m", step.message, date=date)
+        sha = _git(dest, "rev-parse", "HEAD").strip()
+        commits.append(
+            FixtureCommit(
+                label=step.label,
+                sha=sha,
+                builds=step.builds,
+                differentiates=step.differentiates,
+                autodiff_work=step.autodiff_work if step.differentiates else 0,
+            )
+        )
+    return FixtureHistory(repo=dest, commits=tuple(commits))
