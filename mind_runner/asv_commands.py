@@ -16,6 +16,8 @@ from mind_runner.errors import UserError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_PATH = PROJECT_ROOT / "asv.conf.json"
+# asv commands that record results for a machine, and would prompt to describe it.
+MACHINE_COMMANDS = ("run", "continuous", "find", "dev")
 
 
 def load_config(config_path: Path = CONFIG_PATH) -> Any:
@@ -43,6 +45,8 @@ def asv_main(argv: list[str], config_path: Path = CONFIG_PATH) -> int:
     parser, _ = commands.make_argparser()
     args = parser.parse_args([*argv, "--config", str(config_path)])
     log.enable(args.verbose)
+    if argv and argv[0] in MACHINE_COMMANDS:
+        ensure_machine(args.machine)
     previous = Path.cwd()
     os.chdir(config_path.parent)
     try:
@@ -59,7 +63,7 @@ def asv_main(argv: list[str], config_path: Path = CONFIG_PATH) -> int:
 
 
 def ensure_machine(machine: str | None) -> None:
-    """Describe this machine to asv once, non-interactively (asv would prompt)."""
+    """Describe this machine to asv once, with asv's defaults (asv would prompt)."""
     from asv import util
     from asv.machine import Machine, MachineCollection
 
@@ -67,4 +71,6 @@ def ensure_machine(machine: str | None) -> None:
     try:
         MachineCollection.load(name)
     except util.UserError:
-        Machine.load(machine_name=name, interactive=True, use_defaults=True)
+        description = Machine.get_defaults()
+        description["machine"] = name
+        MachineCollection.save(name, description)
