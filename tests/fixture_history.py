@@ -1,7 +1,7 @@
 """A throw-away git repository that imitates MIND's history, for the tests.
 
 The real MIND (github.com/star-ga/mind) cannot be built without crates.io, so the
-tests use a small dependency-free Rust crate (`tests/fixture_mind/`) whose `mind`
+tests use a small Rust crate with no registry dependencies (`tests/fixture_mind/`) whose `mind`
 and `mindc` binaries print what the real CLI prints for the `let` dialect. This
 module turns that crate into a git repository with seven commits that cover the
 cases the benchmark must handle: an old commit that cannot differentiate the
@@ -271,6 +271,8 @@ def _tree(step: _Step) -> dict[str, str]:
         "src/lib.rs": _lib_rs(step),
         "src/main.rs": (TEMPLATE_DIR / "src" / "main.rs").read_text(),
         "src/bin/mindc.rs": _mindc_rs(step),
+        "support/Cargo.toml": (TEMPLATE_DIR / "support" / "Cargo.toml").read_text(),
+        "support/src/lib.rs": (TEMPLATE_DIR / "support" / "src" / "lib.rs").read_text(),
     }
 
 

@@ -15,7 +15,10 @@ from mind_runner.errors import UserError
 from mind_runner.install import install, uninstall
 from mind_runner.manifest import MANIFEST_NAME, BuildManifest
 
-MAIN = 'fn main() {{ println!("{name} {{}}", if cfg!(feature = "autodiff") {{ "ad" }} else {{ "-" }}); }}\n'
+MAIN = (
+    'fn main() {{ println!("{name} {{}}", '
+    'if cfg!(feature = "autodiff") {{ "ad" }} else {{ "-" }}); }}\n'
+)
 
 
 def write_crate(root: Path, features: str, broken: bool = False) -> Path:
@@ -45,7 +48,7 @@ def test_declared_features_ignore_default(tmp_path: Path) -> None:
 
 
 def test_a_directory_without_cargo_toml_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match="has no Cargo.toml: is MIND_REPO a MIND checkout"):
+    with pytest.raises(UserError, match=r"has no Cargo\.toml: is MIND_REPO a MIND checkout"):
         declared_features(tmp_path)
 
 
@@ -158,5 +161,5 @@ def test_install_then_uninstall_round_trip(tmp_path: Path) -> None:
 
 
 def test_install_from_an_empty_cache_says_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match="lacks mind, mindc, mind-build.json: delete that"):
+    with pytest.raises(UserError, match=r"lacks mind, mindc, mind-build\.json: delete that"):
         install(tmp_path / "cache", tmp_path / "env")

@@ -359,6 +359,8 @@ def test_history_trees(history: FixtureHistory) -> None:
         "src/bin/mindc.rs",
         "src/lib.rs",
         "src/main.rs",
+        "support/Cargo.toml",
+        "support/src/lib.rs",
     ]
     assert git(history, "show", "main:.gitignore") == "Cargo.lock\ntarget/\n"
     assert changed("works", "broken-build") == ["src/lib.rs"]
@@ -388,7 +390,8 @@ def test_cargo_toml_at_each_commit(history: FixtureHistory) -> None:
         if not old:
             features["compile-timings"] = []
         assert manifest["features"] == features
-        assert not manifest.get("dependencies")
+        # Only the local path crate: nothing that needs a registry.
+        assert manifest["dependencies"] == {"mind-support": {"path": "support"}}
         assert manifest["profile"]["release"] == {
             "opt-level": 1,
             "debug": False,
