@@ -46,12 +46,11 @@ def _asv(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from mind_runner.asv_commands import asv_main, ensure_machine
+    from mind_runner.asv_commands import asv_main
 
-    ensure_machine(args.machine)
     machine = ["--machine", args.machine] if args.machine else []
     status = asv_main(["run", *([args.range] if args.range else []), *machine, *args.asv_args])
-    publish_status = asv_main(["publish"])
+    publish_status = _publish_offline([])
     if status != 0:
         print(
             "mind_runner: asv run reported failures (a commit that does not build, or a "
@@ -59,6 +58,57 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return status or publish_status
+
+
+def _publish_offline(asv_args: list[str]) -> int:
+    """asv publish, then the site's CDN libraries served from html/vendor/."""
+    from mind_runner.asv_commands import asv_main
+    from mind_runner.site import make_offline, published_html_dir
+
+    status = asv_main(["publish", *asv_args])
+    if status == 0:
+        print(make_offline(published_html_dir()).summary())
+    return status
+
+
+def _publish(args: argparse.Namespace) -> int:
+    return _publish_offline([*([args.range] if args.range else []), *args.no_pull])
+
+
+def _regressions(args: argparse.Namespace) -> int:
+    from mind_runner.regressions import report
+    from mind_runner.site import published_html_dir
+
+    text, status = report(published_html_dir())
+    print(text)
+    return status
+
+
+def _find(args: argparse.Namespace) -> int:
+    from mind_runner.bisect import find
+
+    options = [*args.invert, *args.skip_save, *args.show_stderr]
+    if args.machine:
+        options += ["--machine", args.machine]
+    return find(args.range, args.bench, options)
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from mind_runner.report import run_report
+
+    return run_report(
+        commit=args.commit,
+        machine=args.machine,
+        iterations=args.iterations,
+        json_path=None if args.json is None else Path(args.json),
+        env=args.env,
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,10 +139,54 @@ def _parser() -> argparse.ArgumentParser:
     asv = command("asv", _asv, "any asv command, with MIND_REPO honoured")
     asv.add_argument("asv_args", nargs=argparse.REMAINDER)
 
-    run = command("run", _run, "the main job: asv run over MIND commits, then asv publish")
+    run = command(
+        "run", _run, "the main job: asv run over MIND commits, then publish (offline site)"
+    )
     run.add_argument("range", nargs="?", help="git range, e.g. main~20..main (default: tip)")
     run.add_argument("--machine", help="asv machine name (default: this host)")
     run.epilog = "Any other option is passed on to `asv run` (e.g. --bench REGEX)."
+
+    publish = command(
+        "publish", _publish, "asv publish, then make html/ work offline (libraries from npm)"
+    )
+    publish.add_argument("range", nargs="?", help="only these commits (asv publish RANGE)")
+    publish.add_argument(
+        "--no-pull", action="store_const", const=["--no-pull"], default=[], help="skip git pull"
+    )
+
+    command(
+        "regressions",
+        _regressions,
+        "list the steps asv flagged in html/ (exit 1 if any): benchmark, commits, ratio, link",
+    )
+
+    find = command(
+        "find", _find, "asv find (bisect one benchmark), skipping commits that do not build"
+    )
+    find.add_argument("range", help="git range to search, e.g. GOOD..BAD")
+    find.add_argument("bench", help="benchmark name (regex matching exactly one)")
+    find.add_argument("--machine", help="asv machine name (default: this host)")
+    for flag, help_text in (
+        ("--invert", "search for an improvement instead"),
+        ("--skip-save", "do not save the results measured on the way"),
+        ("--show-stderr", "show the benchmarks' stderr"),
+    ):
+        find.add_argument(flag, action="store_const", const=[flag], default=[], help=help_text)
+
+    report = command("report", _report, "the seed's comparison tables, from asv's results/")
+    report.add_argument("--commit", help="hash prefix or git name (default: newest results)")
+    report.add_argument("--machine", help="asv machine name (default: the only one)")
+    report.add_argument("--env", help="asv environment name, if a commit has several")
+    report.add_argument(
+        "--iterations", type=_positive_int, default=1000, help="training loop N (default 1000)"
+    )
+    report.add_argument(
+        "--json",
+        nargs="?",
+        const="real_autograd_results.json",
+        metavar="PATH",
+        help="also write the seed's JSON (PATH default: real_autograd_results.json)",
+    )
     return parser
 
 
