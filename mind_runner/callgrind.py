@@ -1,0 +1,151 @@
+"""Instructions retired by one command, counted under valgrind's callgrind.
+
+A `mindc` call takes about a millisecond, most of it process start-up, so wall
+time cannot show a 1 % change in MIND's autodiff. The number of instructions the
+call retires can: it is nearly the same run to run. Nearly: some MIND commits
+seed hash maps at random (up to 0.76 % run to run), so a count is the median of
+several runs, and their spread is kept beside it.
+
+Counts also move with the binary's and the program's paths, the environment and
+the working directory (MIND's README: a longer path +35, one more variable
++441). Every run here uses one fixed environment and working directory; the
+driver fixes the paths. Compare counts only when they were taken that way.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mind_runner.driver import FIXED_ENVIRONMENT
+
+VALGRIND_VARIABLE = "MIND_BENCH_VALGRIND"
+"""Which valgrind to run (a name on PATH or a path); for machines with several, and tests."""
+
+MISSING_VALGRIND = "valgrind not installed (apt-get install valgrind)"
+DEFAULT_RUNS = 3
+FIXED_DIRECTORY = Path("/")
+
+
+class ValgrindMissing(NotImplementedError):
+    """No valgrind on this machine: asv records a skip with this reason."""
+
+
+class CallgrindFailed(RuntimeError):
+    """The command failed under valgrind, or callgrind wrote no count."""
+
+
+class MalformedCallgrindOutput(ValueError):
+    """A callgrind out file without an instruction total."""
+
+
+@dataclass(frozen=True)
+class InstructionCount:
+    """The instruction counts of repeated runs of one command under callgrind."""
+
+    runs: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if not self.runs:
+            raise ValueError("an instruction count needs at least one run")
+
+    @property
+    def median(self) -> int:
+        """The middle run (the lower middle for an even number): an observed count."""
+        return int(statistics.median_low(self.runs))
+
+    @property
+    def minimum(self) -> int:
+        return min(self.runs)
+
+    @property
+    def spread(self) -> int:
+        """Largest minus smallest run, in instructions."""
+        return max(self.runs) - min(self.runs)
+
+    @property
+    def spread_percent(self) -> float:
+        """The spread as a percentage of the median: 0.0 when every run agreed."""
+        return 100.0 * self.spread / self.median if self.median else 0.0
+
+
+def parse_callgrind_output(text: str) -> int:
+    """Total instructions (event `Ir`) from a callgrind out file's `summary:` or `totals:`."""
+    events: list[str] = ["Ir"]
+    totals: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key == "events":
+            events = value.split()
+        elif key in ("summary", "totals"):
+            totals[key] = value.split()
+    if "Ir" not in events:
+        raise MalformedCallgrindOutput(f"callgrind output has no Ir event (events: {events})")
+    for key in ("summary", "totals"):
+        fields = totals.get(key, [])
+        index = events.index("Ir")
+        if len(fields) > index and fields[index].isdigit():
+            return int(fields[index])
+    raise MalformedCallgrindOutput("callgrind output has no summary: or totals: line")
+
+
+def find_valgrind(name: str | None = None) -> Path:
+    """valgrind by `name`, else $MIND_BENCH_VALGRIND, else on PATH; a skip when missing."""
+    wanted = name or os.environ.get(VALGRIND_VARIABLE) or "valgrind"
+    found = shutil.which(wanted)
+    if found is None:
+        where = "" if wanted == "valgrind" else f" ({wanted} not found)"
+        raise ValgrindMissing(MISSING_VALGRIND + where)
+    return Path(found)
+
+
+def count_instructions(
+    command: Sequence[str],
+    *,
+    runs: int = DEFAULT_RUNS,
+    valgrind: Path | None = None,
+    environment: Mapping[str, str] = FIXED_ENVIRONMENT,
+) -> InstructionCount:
+    """Run `command` under callgrind `runs` times (fixed environment and directory)."""
+    if runs < 1:
+        raise ValueError(f"runs must be at least 1, got {runs}")
+    executable = valgrind if valgrind is not None else find_valgrind()
+    counts = []
+    with tempfile.TemporaryDirectory(prefix="mind-callgrind-") as scratch:
+        # valgrind's own arguments do not reach the client: this path does not move counts.
+        out_file = Path(scratch) / "callgrind.out"
+        for _ in range(runs):
+            completed = subprocess.run(
+                [str(executable), "--tool=callgrind", f"--callgrind-out-file={out_file}", *command],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=dict(environment),
+                cwd=FIXED_DIRECTORY,
+                check=False,
+            )
+            if completed.returncode != 0:
+                raise CallgrindFailed(
+                    f"{' '.join(command)} exited {completed.returncode} under callgrind: "
+                    + _client_message(completed.stderr)
+                )
+            if not out_file.is_file():
+                raise CallgrindFailed(f"callgrind wrote no {out_file.name} for {command[0]}")
+            counts.append(parse_callgrind_output(out_file.read_text()))
+            out_file.unlink()
+    return InstructionCount(tuple(counts))
+
+
+def _client_message(stderr: str) -> str:
+    """The first line the command itself (not valgrind, `==pid==`) wrote on stderr."""
+    for line in stderr.splitlines():
+        if line.strip() and not line.startswith("=="):
+            return line.strip()
+    return "(no message)"

@@ -1,0 +1,62 @@
+"""Real `mindc` binaries of the fixture history, built once per test process.
+
+The counting and memory tests need a real compiled MIND stand-in (a shell
+script's instruction count says nothing about MIND). Each label of the fixture
+history is built at most once, in one scratch directory shared by the test
+modules, with one cargo target dir, as the benchmark's build step does.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import subprocess
+import tempfile
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from tests.fixture_history import LABELS, FixtureHistory, make_history
+
+CARGO = shutil.which("cargo")
+needs_cargo = pytest.mark.skipif(CARGO is None, reason="cargo is not installed")
+needs_valgrind = pytest.mark.skipif(
+    shutil.which("valgrind") is None, reason="valgrind not installed (apt-get install valgrind)"
+)
+
+
+@cache
+def _scratch() -> Path:
+    directory = Path(tempfile.mkdtemp(prefix="mind-binaries-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return directory
+
+
+@cache
+def _history() -> FixtureHistory:
+    return make_history(_scratch() / "history")
+
+
+@cache
+def fixture_bin_dir(label: str) -> Path:
+    """A directory holding `mindc` of the fixture commit `label`, built with autodiff."""
+    assert CARGO is not None, "use needs_cargo"
+    source = _history().export(label, _scratch() / "src" / label)
+    target = _scratch() / "cargo-target"
+    completed = subprocess.run(
+        [CARGO, "build", "--release", "--quiet", "--features", "autodiff"],
+        cwd=source,
+        env={**os.environ, "CARGO_TARGET_DIR": str(target)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"cargo build of fixture {label} failed:\n{completed.stderr}")
+    # Same-length paths for every label: the binary's path moves instruction counts.
+    bin_dir = _scratch() / "bin" / f"{LABELS.index(label):02d}"
+    bin_dir.mkdir(parents=True)
+    shutil.copy2(target / "release" / "mindc", bin_dir / "mindc")
+    return bin_dir
