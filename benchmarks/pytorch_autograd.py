@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
 from typing import TYPE_CHECKING
 
-from mind_runner.cases import SEED_CASES
+from mind_runner.cases import SEED_CASES, Case
 
 if TYPE_CHECKING:
     import torch
@@ -61,3 +63,100 @@ class Backward:
         work: forward with tape recording, then `.backward()`, synchronised on CUDA."""
         self.case.torch_forward(self.parameters).backward()
         synchronize(device)
+
+
+def no_op_compiler(graph: torch.fx.GraphModule, example_inputs: object) -> Callable[..., object]:
+    """AOTAutograd's compiler hook, doing nothing: the captured graph runs as traced."""
+    from functorch.compile import make_boxed_func
+
+    return make_boxed_func(graph.forward)  # type: ignore[no-any-return]
+
+
+def positional_forward(case: Case) -> Callable[..., torch.Tensor]:
+    """The case's forward over positional tensors, the form AOTAutograd traces."""
+    names = [p.name for p in case.params]
+
+    def forward(*tensors: torch.Tensor) -> torch.Tensor:
+        return case.torch_forward(dict(zip(names, tensors, strict=True)))
+
+    return forward
+
+
+def capture_joint_graph(forward: Callable[..., torch.Tensor], inputs: list[torch.Tensor]) -> None:
+    """A fresh AOTAutograd capture: wrapping traces nothing, the first call traces it all."""
+    from functorch.compile import aot_function
+
+    aot_function(forward, fw_compiler=no_op_compiler, bw_compiler=no_op_compiler)(*inputs)
+
+
+@cache
+def warm_up_aot_autograd() -> None:
+    """One throw-away capture per process: first-use imports are no capture's cost."""
+    import torch
+
+    capture_joint_graph(lambda x: (x * x).sum(), [torch.ones(2, requires_grad=True)])
+
+
+class AotCapture:
+    """Tier: gradient generation (one-time), PyTorch side: the same tier as MIND's
+    `mindc --autodiff`. Every sample is a fresh capture (nothing is cached between
+    aot_function wrappers); one throw-away capture in setup pays for lazy imports."""
+
+    params = [MODELS, DEVICES]
+    param_names = ["model", "device"]
+    number = 1
+    warmup_time = 0.0
+
+    def setup(self, model: str, device: str) -> None:
+        require_device(device)
+        warm_up_aot_autograd()
+        case = SEED_CASES[model]
+        self.forward = positional_forward(case)
+        self.inputs = list(case.torch_parameters(device).values())
+
+    def time_pytorch_aot_capture(self, model: str, device: str) -> None:
+        """Tier: gradient generation, one-time. Timer: `aot_function` with no-op
+        compilers, called once: tracing the forward with fake tensors, building the
+        joint forward/backward graph, partitioning it into forward and backward
+        graphs, then running the captured forward once on the inputs (synchronised
+        on CUDA). No compiler (Inductor) runs; the backward graph reaches its no-op
+        hook only at a first backward, which is not timed (nothing to do there)."""
+        capture_joint_graph(self.forward, self.inputs)
+        synchronize(device)
+
+
+class SavedTensors:
+    """Tier: per-iteration gradient execution, memory: what a training step must keep."""
+
+    params = [MODELS, DEVICES]
+    param_names = ["model", "device"]
+
+    def setup(self, model: str, device: str) -> None:
+        require_device(device)
+        self.case = SEED_CASES[model]
+        self.parameters = self.case.torch_parameters(device)
+
+    def track_saved_tensor_bytes(self, model: str, device: str) -> int:
+        """Tier: per-iteration gradient execution, memory. Bytes of the distinct
+        storages autograd saves for backward during one forward (packed through
+        `saved_tensors_hooks`), each storage counted once by
+        `untyped_storage().nbytes()`; saved parameters count too (x*x saves x once)."""
+        return saved_tensor_bytes(self.case, self.parameters)
+
+    track_saved_tensor_bytes.unit = "bytes"  # type: ignore[attr-defined]
+
+
+def saved_tensor_bytes(case: Case, parameters: dict[str, torch.Tensor]) -> int:
+    """Bytes of distinct storages saved for backward by one forward of `case`."""
+    import torch
+
+    storages: dict[tuple[str, int], int] = {}
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        storages[(str(tensor.device), storage.data_ptr())] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        case.torch_forward(parameters)
+    return sum(storages.values())
