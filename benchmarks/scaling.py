@@ -1,0 +1,152 @@
+"""How each gradient cost grows with depth: N layers of relu(h @ w) on 16x16 tensors.
+
+The same generated network (mind_runner.cases.relu_matmul_chain) on both sides:
+MIND's gradient generation (wall time and instructions), PyTorch's same-tier
+peer (AOTAutograd capture) and PyTorch's per-iteration backward, at N = 1, 10,
+100 and 1000. PyTorch runs on the CPU only: at 16x16 a GPU measures launches.
+
+One class, so the site draws the four curves over the same N axis. The PyTorch
+benchmarks never depend on MIND: only the MIND ones skip where this commit's
+MIND cannot differentiate the chain (their own setup hooks raise the skip).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+from benchmarks.mind_cli import run_mindc
+from benchmarks.mind_counts import RUNS, StageCounts, count_stages
+from benchmarks.pytorch_autograd import (
+    capture_joint_graph,
+    positional_forward,
+    warm_up_aot_autograd,
+)
+from mind_runner.callgrind import find_valgrind
+from mind_runner.cases import Case, relu_matmul_chain
+from mind_runner.driver import CannotDifferentiate, MindDriver, Stage
+
+if TYPE_CHECKING:
+    import torch
+
+LAYERS = [1, 10, 100, 1000]
+
+
+@dataclass(frozen=True)
+class ChainMind:
+    """What MIND does with one chain at this commit: its command and counts, or why not."""
+
+    command: list[str] | None
+    counts: StageCounts | None
+    reason: str
+
+    def require_command(self) -> list[str]:
+        if self.command is None:
+            raise NotImplementedError(self.reason)
+        return self.command
+
+    def require_counts(self) -> StageCounts:
+        if self.counts is None:
+            raise NotImplementedError(self.reason)
+        return self.counts
+
+
+def measure_chains(layers: list[int], runs: int = RUNS) -> dict[int, ChainMind]:
+    """Per N: prepare the chain (checked gradient IR), then count it under callgrind."""
+    try:
+        driver = MindDriver.locate()
+    except CannotDifferentiate as missing:
+        return {n: ChainMind(None, None, str(missing)) for n in layers}
+    try:
+        find_valgrind()
+    except NotImplementedError as missing:
+        no_valgrind = str(missing)
+    else:
+        no_valgrind = ""
+    measured = {}
+    for n in layers:
+        try:
+            prepared = driver.prepare(chain(n))
+        except CannotDifferentiate as reason:
+            measured[n] = ChainMind(None, None, str(reason))
+            continue
+        command = driver.command(Stage.GRADIENT, prepared.program)
+        counts = None if no_valgrind else count_stages(driver, prepared, runs)
+        measured[n] = ChainMind(command, counts, no_valgrind)
+    return measured
+
+
+@cache
+def chain(layers: int) -> Case:
+    return relu_matmul_chain(layers)
+
+
+def _mind_command(mind: dict[int, ChainMind], N: int) -> None:
+    mind[N].require_command()
+
+
+def _mind_counts(mind: dict[int, ChainMind], N: int) -> None:
+    mind[N].require_counts()
+
+
+def _warm_up(mind: dict[int, ChainMind], N: int) -> None:
+    warm_up_aot_autograd()
+
+
+class ReluMatmulChain:
+    """Tiers: gradient generation (one-time) on both sides, and PyTorch's per-iteration
+    backward, against network depth N."""
+
+    params = [LAYERS]
+    param_names = ["N"]
+    number = 1
+    warmup_time = 0.0
+
+    def setup_cache(self) -> dict[int, ChainMind]:
+        """MIND's checks and callgrind runs, once per commit (N=1000 takes ~1 s a run)."""
+        return measure_chains(LAYERS)
+
+    setup_cache.timeout = 900  # type: ignore[attr-defined]
+
+    def setup(self, mind: dict[int, ChainMind], N: int) -> None:
+        """A freshly recorded forward per sample: a graph can be walked back once."""
+        case = chain(N)
+        self.forward = positional_forward(case)
+        self.inputs = list(case.torch_parameters().values())
+        self.loss: torch.Tensor = self.forward(*self.inputs)
+
+    def time_mind_gradient_ir(self, mind: dict[int, ChainMind], N: int) -> None:
+        """Tier: gradient generation, one-time. Timer: one whole `mindc FILE --autodiff
+        --emit-grad-ir --func main` process on the N-layer chain (spawn, start-up,
+        front end, autodiff, printing); its gradient IR checked before timing."""
+        run_mindc(mind[N].require_command())
+
+    time_mind_gradient_ir.setup = _mind_command  # type: ignore[attr-defined]
+
+    def track_mind_autodiff_instructions(self, mind: dict[int, ChainMind], N: int) -> int:
+        """Tier: gradient generation, the autodiff work alone. Instructions of the
+        gradient call minus those of `mindc FILE --emit-ir` on the N-layer chain
+        (medians of 3 callgrind runs each)."""
+        return mind[N].require_counts().autodiff
+
+    track_mind_autodiff_instructions.setup = _mind_counts  # type: ignore[attr-defined]
+    track_mind_autodiff_instructions.unit = "instructions"  # type: ignore[attr-defined]
+
+    def time_pytorch_backward(self, mind: dict[int, ChainMind], N: int) -> None:
+        """Tier: per-iteration gradient execution. Timer: `loss.backward()` alone on
+        the N-layer chain's forward graph recorded in setup, CPU."""
+        self.loss.backward()
+
+    def time_pytorch_aot_capture(self, mind: dict[int, ChainMind], N: int) -> None:
+        """Tier: gradient generation, one-time (MIND's peer). Timer: a fresh
+        `aot_function` capture with no-op compilers of the N-layer chain, called once:
+        fake-tensor tracing, joint forward/backward graph, partitioning, one run of
+        the captured forward; CPU (as pytorch_autograd.AotCapture). About 10 s at
+        N=1000: one sample per round, two rounds."""
+        capture_joint_graph(self.forward, self.inputs)
+
+    time_pytorch_aot_capture.setup = _warm_up  # type: ignore[attr-defined]
+    time_pytorch_aot_capture.repeat = (1, 5, 10.0)  # type: ignore[attr-defined]
+    time_pytorch_aot_capture.min_run_count = 1  # type: ignore[attr-defined]
+    time_pytorch_aot_capture.timeout = 300  # type: ignore[attr-defined]
