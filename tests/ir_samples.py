@@ -1,6 +1,7 @@
 """IR text in MIND's printed format, written for these tests (not captured output)."""
 
-SMALL_MLP_GRADIENT = """module {
+SMALL_MLP_PRIMAL = """\
+module {
   %0 = const.tensor F32 ["32", "784"] fill=Some(0.0)
   output %0
   %1 = const.tensor F32 ["784", "256"] fill=Some(1.0)
@@ -20,6 +21,49 @@ SMALL_MLP_GRADIENT = """module {
   output %9
   %10 = sum %9 axes=[0, 1] keepdims=false
   output %10
+"""
+
+SIMPLE_QUADRATIC_PRIMAL = """\
+module {
+  %0 = const.tensor F32 ["1000"] fill=Some(0.0)
+  output %0
+  %1 = mul %0, %0
+  output %1
+  %2 = sum %1 axes=[0] keepdims=false
+  output %2
+"""
+
+MATMUL_CHAIN_PRIMAL = """\
+module {
+  %0 = const.tensor F32 ["64", "128"] fill=Some(1.0)
+  output %0
+  %1 = const.tensor F32 ["128", "256"] fill=Some(1.0)
+  output %1
+  %2 = const.tensor F32 ["256", "512"] fill=Some(1.0)
+  output %2
+  %3 = const.tensor F32 ["512", "128"] fill=Some(1.0)
+  output %3
+  %4 = matmul %0, %1
+  output %4
+  %5 = matmul %4, %2
+  output %5
+  %6 = matmul %5, %3
+  output %6
+  %7 = sum %6 axes=[0, 1] keepdims=false
+  output %7
+"""
+
+# `mindc FILE --emit-ir` stdout (note the empty line after the closing brace).
+EMIT_IR = {
+    "small_mlp": SMALL_MLP_PRIMAL + "}  // next_id = 11\n\n",
+    "simple_quadratic": SIMPLE_QUADRATIC_PRIMAL + "}  // next_id = 3\n\n",
+    "matmul_chain": MATMUL_CHAIN_PRIMAL + "}  // next_id = 8\n\n",
+}
+
+# `mindc FILE --autodiff --emit-grad-ir --func main` stdout.
+GRAD_IR = {
+    "small_mlp": SMALL_MLP_PRIMAL
+    + """\
   %11 = const.i64 1
   %12 = transpose %3 perm=[1, 0]
   %13 = transpose %7 perm=[1, 0]
@@ -31,7 +75,38 @@ SMALL_MLP_GRADIENT = """module {
   %19 = matmul %16, %17
   %20 = matmul %18, %16
 }  // next_id = 21
-"""
+
+""",
+    "simple_quadratic": SIMPLE_QUADRATIC_PRIMAL
+    + """\
+  %3 = const.i64 1
+  %4 = mul %0, %3
+  %5 = mul %0, %3
+  %6 = add %4, %5
+}  // next_id = 7
+
+""",
+    "matmul_chain": MATMUL_CHAIN_PRIMAL
+    + """\
+  %8 = const.i64 1
+  %9 = transpose %3 perm=[1, 0]
+  %10 = transpose %5 perm=[1, 0]
+  %11 = matmul %8, %9
+  %12 = matmul %10, %8
+  %13 = transpose %2 perm=[1, 0]
+  %14 = transpose %4 perm=[1, 0]
+  %15 = matmul %11, %13
+  %16 = matmul %14, %11
+  %17 = transpose %1 perm=[1, 0]
+  %18 = transpose %0 perm=[1, 0]
+  %19 = matmul %15, %17
+  %20 = matmul %18, %15
+}  // next_id = 21
+
+""",
+}
+
+SMALL_MLP_GRADIENT = GRAD_IR["small_mlp"]
 
 # What an early MIND printed for the whole model inlined into one expression:
 # inputs became `const.i64 0`, the relu and one matmul vanished, exit code 0.
@@ -60,27 +135,7 @@ TRIVIAL_FUNCTION_MODULE = """module {
 }  // next_id = 2
 """
 
-SIMPLE_QUADRATIC_GRADIENT = """module {
-  %0 = const.tensor F32 ["1000"] fill=Some(0.0)
-  output %0
-  %1 = mul %0, %0
-  output %1
-  %2 = sum %1 axes=[0] keepdims=false
-  output %2
-  %3 = const.i64 1
-  %4 = mul %0, %3
-  %5 = mul %0, %3
-  %6 = add %4, %5
-}  // next_id = 7
-"""
+SIMPLE_QUADRATIC_GRADIENT = GRAD_IR["simple_quadratic"]
 
 # --emit-ir of simple_quadratic: a correct primal module with no gradient at all.
-SIMPLE_QUADRATIC_PRIMAL_ONLY = """module {
-  %0 = const.tensor F32 ["1000"] fill=Some(0.0)
-  output %0
-  %1 = mul %0, %0
-  output %1
-  %2 = sum %1 axes=[0] keepdims=false
-  output %2
-}  // next_id = 3
-"""
+SIMPLE_QUADRATIC_PRIMAL_ONLY = EMIT_IR["simple_quadratic"]
