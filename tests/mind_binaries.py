@@ -16,15 +16,9 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
-import pytest
-
 from tests.fixture_history import LABELS, FixtureHistory, make_history
 
 CARGO = shutil.which("cargo")
-needs_cargo = pytest.mark.skipif(CARGO is None, reason="cargo is not installed")
-needs_valgrind = pytest.mark.skipif(
-    shutil.which("valgrind") is None, reason="valgrind not installed (apt-get install valgrind)"
-)
 
 
 @cache
@@ -42,7 +36,7 @@ def _history() -> FixtureHistory:
 @cache
 def fixture_bin_dir(label: str) -> Path:
     """A directory holding `mindc` of the fixture commit `label`, built with autodiff."""
-    assert CARGO is not None, "use needs_cargo"
+    assert CARGO is not None, "the tests need cargo (install Rust)"
     source = _history().export(label, _scratch() / "src" / label)
     target = _scratch() / "cargo-target"
     completed = subprocess.run(

@@ -21,7 +21,7 @@ from mind_runner.callgrind import (
 from mind_runner.driver import FIXED_ENVIRONMENT
 from tests.asv_results import benchmark_values, is_skipped, load_results
 from tests.conftest import PublishedHistory
-from tests.mind_binaries import fixture_bin_dir, needs_cargo, needs_valgrind
+from tests.mind_binaries import fixture_bin_dir
 
 COUNTS = "mind_counts.InstructionCounts."
 # What each model's reverse pass emits (tests/test_asv_history.py explains the counts).
@@ -58,7 +58,6 @@ def test_median_and_spread_of_repeated_runs() -> None:
         InstructionCount(())
 
 
-@needs_valgrind
 def test_counts_agree_with_valgrind_and_are_repeatable(tmp_path: Path) -> None:
     count = count_instructions(SHELL_LOOP, runs=2)
     assert count.runs[0] > 1_000_000 and count.spread == 0
@@ -80,7 +79,6 @@ def test_counts_agree_with_valgrind_and_are_repeatable(tmp_path: Path) -> None:
     assert count_instructions(["/bin/true"], runs=1).median < count.median / 2
 
 
-@needs_valgrind
 def test_a_failing_command_is_an_error_with_its_message() -> None:
     with pytest.raises(CallgrindFailed, match=r"exited 3 under callgrind: boom$"):
         count_instructions(["/bin/sh", "-c", "echo boom >&2; exit 3"], runs=1)
@@ -100,8 +98,6 @@ def test_missing_valgrind_is_a_skip_saying_how_to_install_it(
         benchmark.setup(counted, "small_mlp")
 
 
-@needs_cargo
-@needs_valgrind
 def test_autodiff_instructions_follow_the_autodiff_work_alone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

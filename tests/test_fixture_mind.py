@@ -24,7 +24,6 @@ from tests.ir_samples import EMIT_IR, GRAD_IR, SMALL_MLP_PRIMAL
 CARGO = shutil.which("cargo")
 VALGRIND = shutil.which("valgrind")
 
-needs_cargo = pytest.mark.skipif(CARGO is None, reason="cargo is not installed")
 
 GRAD_ARGS = ("--autodiff", "--emit-grad-ir", "--func", "main")
 
@@ -174,8 +173,6 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> FixtureHistory:
 
 @pytest.fixture(scope="module")
 def builder(history: FixtureHistory, tmp_path_factory: pytest.TempPathFactory) -> Builder:
-    if CARGO is None:
-        pytest.skip("cargo is not installed")
     return Builder(history, tmp_path_factory.mktemp("builds"))
 
 
@@ -301,14 +298,12 @@ def test_cargo_toml_at_each_commit(history: FixtureHistory) -> None:
 # --- building ---------------------------------------------------------------------
 
 
-@needs_cargo
 def test_broken_build_fails(builder: Builder) -> None:
     build = builder.build("broken-build")
     assert build.returncode != 0
     assert "error[E0308]: mismatched types" in build.log
 
 
-@needs_cargo
 def test_undeclared_feature_fails(builder: Builder) -> None:
     build = builder.build("multiple-outputs", ("autodiff", "compile-timings"))
     assert build.returncode != 0
@@ -318,7 +313,6 @@ def test_undeclared_feature_fails(builder: Builder) -> None:
 # --- the CLI at working commits ---------------------------------------------------
 
 
-@needs_cargo
 def test_versions(builder: Builder, programs: Path) -> None:
     autodiff = builder.build("works").run("mindc", "--version", cwd=programs)
     assert (autodiff.returncode, autodiff.stdout, autodiff.stderr) == (
@@ -334,14 +328,12 @@ def test_versions(builder: Builder, programs: Path) -> None:
     assert (mind.returncode, mind.stdout) == (0, "mind 0.2.0\n")
 
 
-@needs_cargo
 @pytest.mark.parametrize("program", ["small_mlp", "simple_quadratic", "matmul_chain"])
 def test_emit_ir(builder: Builder, programs: Path, program: str) -> None:
     result = builder.build("works").run("mindc", f"{program}.mind", "--emit-ir", cwd=programs)
     assert (result.returncode, result.stdout, result.stderr) == (0, EMIT_IR[program], "")
 
 
-@needs_cargo
 @pytest.mark.parametrize("label", ["works", "slow-autodiff"])
 @pytest.mark.parametrize("program", ["small_mlp", "simple_quadratic", "matmul_chain"])
 def test_grad_ir(builder: Builder, programs: Path, program: str, label: str) -> None:
@@ -349,7 +341,6 @@ def test_grad_ir(builder: Builder, programs: Path, program: str, label: str) -> 
     assert (result.returncode, result.stdout, result.stderr) == (0, GRAD_IR[program], "")
 
 
-@needs_cargo
 def test_cli_errors(builder: Builder, programs: Path) -> None:
     build = builder.build("works")
 
@@ -383,7 +374,6 @@ def test_cli_errors(builder: Builder, programs: Path) -> None:
     assert err.startswith("error: unexpected argument '--no-such-flag' found")
 
 
-@needs_cargo
 def test_without_autodiff_feature(builder: Builder, programs: Path) -> None:
     build = builder.build("works", ())
     result = build.run("mindc", "small_mlp.mind", *GRAD_ARGS, cwd=programs)
@@ -392,7 +382,6 @@ def test_without_autodiff_feature(builder: Builder, programs: Path) -> None:
     assert (emit.returncode, emit.stdout) == (0, EMIT_IR["small_mlp"])
 
 
-@needs_cargo
 def test_multiple_outputs_commit(builder: Builder, programs: Path) -> None:
     build = builder.build("multiple-outputs")
     for program in ("small_mlp", "simple_quadratic", "matmul_chain"):
@@ -406,7 +395,6 @@ def test_multiple_outputs_commit(builder: Builder, programs: Path) -> None:
         assert (emit.returncode, emit.stdout) == (0, EMIT_IR[program])
 
 
-@needs_cargo
 def test_mind_eval(builder: Builder, programs: Path) -> None:
     build = builder.build("works")
     result = build.run("mind", "eval", PROGRAMS["small_mlp"], cwd=programs)
@@ -418,7 +406,6 @@ def test_mind_eval(builder: Builder, programs: Path) -> None:
     assert "  --> line 2 column 19\n" in seed.stderr
 
 
-@needs_cargo
 def test_compile_timings(builder: Builder, programs: Path) -> None:
     build = builder.build("works", ("autodiff", "compile-timings"))
     env = dict(os.environ, MIND_TIMINGS="1")
@@ -434,7 +421,6 @@ def test_compile_timings(builder: Builder, programs: Path) -> None:
     assert re.fullmatch(pattern, result.stderr), result.stderr
 
 
-@needs_cargo
 def test_relu_chain_1000_layers(builder: Builder, programs: Path) -> None:
     build = builder.build("slow-autodiff")
     seconds = []
@@ -469,8 +455,6 @@ def callgrind_count(binary: Path, *args: str, cwd: Path) -> int:
     return int(match[1])
 
 
-@needs_cargo
-@pytest.mark.skipif(VALGRIND is None, reason="valgrind is not installed")
 def test_autodiff_work_knob(builder: Builder, programs: Path, tmp_path: Path) -> None:
     # The same binary path for both builds: the path's length changes the counts.
     binary = tmp_path / "mindc"

@@ -12,7 +12,6 @@ import pytest
 from benchmarks.mind_cli import prepared
 from benchmarks.mind_counts import PeakMemory
 from mind_runner.peak_memory import (
-    MISSING_GNU_TIME,
     GnuTimeMissing,
     PeakMemoryFailed,
     PeakRss,
@@ -20,10 +19,9 @@ from mind_runner.peak_memory import (
     measure_peak_rss,
     peak_rss_bytes,
 )
-from tests.mind_binaries import fixture_bin_dir, needs_cargo
+from tests.mind_binaries import fixture_bin_dir
 
 MiB = 2**20
-needs_gnu_time = pytest.mark.skipif(not os.path.exists("/usr/bin/time"), reason=MISSING_GNU_TIME)
 
 
 def allocate(mebibytes: int) -> list[str]:
@@ -31,13 +29,11 @@ def allocate(mebibytes: int) -> list[str]:
     return [sys.executable, "-c", f"block = b'x' * ({mebibytes} << 20)"]
 
 
-@needs_gnu_time
 def test_a_child_that_fills_200_mib_peaks_at_about_200_mib() -> None:
     peak = peak_rss_bytes(allocate(200))
     assert 200 * MiB <= peak < 260 * MiB  # plus the interpreter itself
 
 
-@needs_gnu_time
 def test_the_parents_memory_is_not_counted() -> None:
     ballast = b"y" * (400 * MiB)  # this process now holds 400 MiB more
     peak = peak_rss_bytes(["/bin/true"])
@@ -50,7 +46,6 @@ def test_the_parents_memory_is_not_counted() -> None:
     del ballast
 
 
-@needs_gnu_time
 def test_repeated_runs_keep_the_median() -> None:
     measured = measure_peak_rss(allocate(50), runs=3)
     assert len(measured.runs) == 3
@@ -60,7 +55,6 @@ def test_repeated_runs_keep_the_median() -> None:
         PeakRss(())
 
 
-@needs_gnu_time
 def test_a_failing_or_killed_command_is_a_one_line_error() -> None:
     with pytest.raises(PeakMemoryFailed, match=r"exited 3: boom$"):
         peak_rss_bytes(["/bin/sh", "-c", "echo boom >&2; exit 3"])
@@ -85,8 +79,6 @@ def test_missing_or_foreign_time_is_a_skip_saying_how_to_install_it(
         PeakMemory().setup("small_mlp")  # asv: skipped, before any MIND is looked for
 
 
-@needs_cargo
-@needs_gnu_time
 def test_mindc_peak_rss_benchmark_measures_the_mindc_process(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

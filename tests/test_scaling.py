@@ -11,7 +11,7 @@ import benchmarks.scaling as scaling
 from benchmarks.scaling import ChainMind, ReluMatmulChain, measure_chains
 from tests.asv_results import benchmark_values, is_skipped, load_results
 from tests.conftest import PublishedHistory
-from tests.mind_binaries import fixture_bin_dir, needs_cargo, needs_valgrind
+from tests.mind_binaries import fixture_bin_dir
 
 BENCHMARK = "scaling.ReluMatmulChain."
 MIND_METHODS = ("time_mind_gradient_ir", "track_mind_autodiff_instructions")
@@ -26,8 +26,6 @@ def asv_setup_skips(method: str, mind: dict[int, ChainMind], index: int) -> bool
     return bool(benchmark.do_setup())
 
 
-@needs_cargo
-@needs_valgrind
 def test_mind_side_grows_linearly_with_depth(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MIND_BIN_DIR", str(fixture_bin_dir("build-fixed")))
     mind = measure_chains([1, 10, 100], runs=1)
