@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from mind_runner import asv_commands, cli
-from mind_runner.report import DEFAULT_ITERATIONS, SEED_JSON_NAME, format_ratio, format_time
+from mind_runner.report import DEFAULT_ITERATIONS, SEED_JSON_NAME
+from mind_runner.report_text import format_ratio, format_time
 from tests.conftest import PublishedHistory
 
 MACHINE = "box"
