@@ -31,9 +31,21 @@ def load_config(config_path: Path = CONFIG_PATH) -> Any:
         raise UserError(str(error)) from None
     override = os.environ.get("MIND_REPO")
     if override:
-        local = Path(override).expanduser()
-        conf.repo = str(local.resolve()) if local.exists() else override
+        conf.repo = resolve_mind_repo(override)
     return conf
+
+
+def resolve_mind_repo(value: str) -> str:
+    """An existing local path (made absolute) or a URL; a path that is not there is an error."""
+    local = Path(value).expanduser()
+    if local.exists():
+        return str(local.resolve())
+    if "://" in value or "@" in value.split("/", 1)[0]:
+        return value
+    raise UserError(
+        f"MIND_REPO={value} is neither an existing directory nor a git URL: "
+        "give a clone of MIND or a URL such as https://github.com/star-ga/mind.git"
+    )
 
 
 def asv_main(argv: list[str], config_path: Path = CONFIG_PATH) -> int:
@@ -56,6 +68,11 @@ def asv_main(argv: list[str], config_path: Path = CONFIG_PATH) -> int:
         result = args.func.__self__.run_from_conf_args(conf, args)
     except util.UserError as error:
         raise UserError(str(error)) from None
+    except util.ProcessError as error:
+        # asv lets a failing git (a clone without network, a bad range) escape as a traceback.
+        detail = (error.stderr or error.stdout or "").strip().splitlines()
+        reason = detail[-1] if detail else f"exit {error.retcode}"
+        raise UserError(f"`{' '.join(error.args)}` failed: {reason}") from None
     finally:
         log.flush()
         os.chdir(previous)

@@ -1,0 +1,50 @@
+"""MIND_REPO and asv's own failures, as one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mind_runner.asv_commands import resolve_mind_repo
+from mind_runner.errors import UserError
+from tests.conftest import copy_project
+
+
+def test_existing_paths_become_absolute_and_urls_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "mind").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert resolve_mind_repo("mind") == str(tmp_path / "mind")
+    url = "https://github.com/star-ga/mind.git"
+    assert resolve_mind_repo(url) == url
+    assert resolve_mind_repo("git@github.com:star-ga/mind.git") == "git@github.com:star-ga/mind.git"
+
+
+def test_a_path_that_is_not_there_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="is neither an existing directory nor a git URL"):
+        resolve_mind_repo(str(tmp_path / "missing"))
+
+
+def test_a_repository_that_cannot_be_cloned_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project")
+    completed = subprocess.run(
+        [sys.executable, "-m", "mind_runner", "asv", "run", "--machine", "m", "main^!"],
+        cwd=project,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            # Loopback, port 9 (discard): refused at once, no traffic leaves the machine.
+            "MIND_REPO": "https://127.0.0.1:9/mind.git",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 1
+    last = completed.stderr.strip().splitlines()[-1]
+    assert last.startswith("mind_runner: `/usr/bin/git clone --mirror https://127.0.0.1:9/mind.git")
+    assert "Traceback" not in completed.stderr
