@@ -70,9 +70,10 @@ def asv_main(argv: list[str], config_path: Path = CONFIG_PATH) -> int:
         raise UserError(str(error)) from None
     except util.ProcessError as error:
         # asv lets a failing git (a clone without network, a bad range) escape as a traceback.
-        detail = (error.stderr or error.stdout or "").strip().splitlines()
-        reason = detail[-1] if detail else f"exit {error.retcode}"
-        raise UserError(f"`{' '.join(error.args)}` failed: {reason}") from None
+        detail = str(error.stderr or error.stdout or "").strip().splitlines()
+        reason = detail[-1] if detail else f"exit status {error.retcode}"
+        command = " ".join([Path(str(error.args[0])).name, *map(str, error.args[1:])])
+        raise UserError(f"`{command}` failed: {reason}") from None
     finally:
         log.flush()
         os.chdir(previous)

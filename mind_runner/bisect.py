@@ -205,20 +205,11 @@ def summary(bisection: Bisection, commits: list[str]) -> list[str]:
 
 def find(range_spec: str, bench: str, asv_options: list[str]) -> int:
     """`asv find RANGE BENCH`, skipping commits that do not build, then a summary."""
-    from asv import util
 
     bisection = Bisection(log_dir=build_log_dir(load_config()))
     try:
         with _skipping_failed_builds(bisection):
             status = asv_main(["find", range_spec, bench, *asv_options])
-    except util.ProcessError as error:
-        # Not a build of the search (those are skipped): git on the range, or discovery.
-        lines = str(error.stderr or error.stdout or "").strip().splitlines()
-        command = " ".join(
-            Path(str(arg)).name if i == 0 else str(arg) for i, arg in enumerate(error.args)
-        )
-        reason = lines[-1] if lines else f"exit status {error.retcode}"
-        raise UserError(f"`{command}` failed: {reason}") from None
     except UserError as error:
         if not bisection.unbuildable:
             raise

@@ -46,5 +46,5 @@ def test_a_repository_that_cannot_be_cloned_is_one_line_not_a_traceback(tmp_path
     )
     assert completed.returncode == 1
     last = completed.stderr.strip().splitlines()[-1]
-    assert last.startswith("mind_runner: `/usr/bin/git clone --mirror https://127.0.0.1:9/mind.git")
+    assert last.startswith("mind_runner: `git clone --mirror https://127.0.0.1:9/mind.git")
     assert "Traceback" not in completed.stderr

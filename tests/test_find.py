@@ -49,7 +49,11 @@ def test_asv_find_alone_dies_on_that_commit(published_history: PublishedHistory)
     )  # fmt: skip
     output = completed.stdout + completed.stderr
     assert completed.returncode != 0
-    assert "Traceback" in output and "ProcessError" in output
+    assert "Greatest regression found" not in output
+    # The whole search ends at the first commit that does not build.
+    last = completed.stderr.strip().splitlines()[-1]
+    assert last.startswith("mind_runner: `python -m mind_runner build "), last
+    assert "failed: mind_runner: build of MIND" in last
 
 
 def test_a_range_asv_cannot_split_ends_in_one_clear_line(
