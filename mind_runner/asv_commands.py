@@ -17,7 +17,7 @@ from mind_runner.errors import UserError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_PATH = PROJECT_ROOT / "asv.conf.json"
 # asv commands that record results for a machine, and would prompt to describe it.
-MACHINE_COMMANDS = ("run", "continuous", "find", "dev")
+MACHINE_COMMANDS = ("run", "continuous", "find")
 
 
 def load_config(config_path: Path = CONFIG_PATH) -> Any:
