@@ -10,17 +10,18 @@ from __future__ import annotations
 import subprocess
 from functools import cache
 
-from mind_runner.cases import SEED_CASES
-from mind_runner.driver import FIXED_ENVIRONMENT, MindDriver, PreparedCase, Stage
+from mind_runner.measure.environment import FIXED_ENVIRONMENT
+from mind_runner.mind.driver import MindDriver, PreparedModel, Stage
+from mind_runner.mind.models import SEED_MODELS
 
-MODELS = list(SEED_CASES)
+MODELS = list(SEED_MODELS)
 
 
 @cache
-def prepared(model: str) -> tuple[MindDriver, PreparedCase]:
+def prepared(model: str) -> tuple[MindDriver, PreparedModel]:
     """Driver and checked program, once per benchmark process (setup runs per sample)."""
     driver = MindDriver.locate()
-    return driver, driver.prepare(SEED_CASES[model])
+    return driver, driver.prepare(SEED_MODELS[model])
 
 
 def run_mindc(command: list[str]) -> None:

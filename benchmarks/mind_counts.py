@@ -13,12 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from benchmarks.mind_cli import prepared
-from mind_runner.callgrind import InstructionCount, count_instructions, find_valgrind
-from mind_runner.cases import SEED_CASES
-from mind_runner.driver import CannotDifferentiate, MindDriver, PreparedCase, Stage
-from mind_runner.peak_memory import find_gnu_time, measure_peak_rss
+from mind_runner.measure.callgrind import count_instructions, find_valgrind
+from mind_runner.measure.peak_memory import find_gnu_time, measure_peak_rss
+from mind_runner.measure.repeated import RepeatedRuns
+from mind_runner.mind.driver import CannotDifferentiate, MindDriver, PreparedModel, Stage
+from mind_runner.mind.models import SEED_MODELS
 
-MODELS = list(SEED_CASES)
+MODELS = list(SEED_MODELS)
 RUNS = 3
 
 
@@ -26,8 +27,8 @@ RUNS = 3
 class StageCounts:
     """One program's front-end and gradient calls, each counted RUNS times."""
 
-    front_end: InstructionCount
-    gradient: InstructionCount
+    front_end: RepeatedRuns
+    gradient: RepeatedRuns
 
     @property
     def autodiff(self) -> int:
@@ -45,7 +46,7 @@ Counted = StageCounts | str
 """Counts, or why there are none (the reason asv shows for the skip)."""
 
 
-def count_stages(driver: MindDriver, case: PreparedCase, runs: int = RUNS) -> StageCounts:
+def count_stages(driver: MindDriver, case: PreparedModel, runs: int = RUNS) -> StageCounts:
     valgrind = find_valgrind()
     return StageCounts(
         front_end=count_instructions(
@@ -67,7 +68,7 @@ def count_models(models: list[str], runs: int = RUNS) -> dict[str, Counted]:
     counted: dict[str, Counted] = {}
     for model in models:
         try:
-            case = driver.prepare(SEED_CASES[model])
+            case = driver.prepare(SEED_MODELS[model])
         except CannotDifferentiate as reason:
             counted[model] = str(reason)
         else:

@@ -1,4 +1,4 @@
-"""PyTorch autograd on the same models as MIND (mind_runner.cases)."""
+"""PyTorch autograd on the same models as MIND (mind_runner.mind.models)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
-from mind_runner.cases import SEED_CASES, Case
+from mind_runner.mind.models import SEED_MODELS, Model
 
 if TYPE_CHECKING:
     import torch
 
-MODELS = list(SEED_CASES)
+MODELS = list(SEED_MODELS)
 DEVICES = ["cpu", "cuda"]
 
 
@@ -45,7 +45,7 @@ class Backward:
 
     def setup(self, model: str, device: str) -> None:
         require_device(device)
-        case = SEED_CASES[model]
+        case = SEED_MODELS[model]
         self.parameters = case.torch_parameters(device)
         self.loss: torch.Tensor = case.torch_forward(self.parameters)
         self.case = case
@@ -72,7 +72,7 @@ def no_op_compiler(graph: torch.fx.GraphModule, example_inputs: object) -> Calla
     return make_boxed_func(graph.forward)  # type: ignore[no-any-return]
 
 
-def positional_forward(case: Case) -> Callable[..., torch.Tensor]:
+def positional_forward(case: Model) -> Callable[..., torch.Tensor]:
     """The case's forward over positional tensors, the form AOTAutograd traces."""
     names = [p.name for p in case.params]
 
@@ -110,7 +110,7 @@ class AotCapture:
     def setup(self, model: str, device: str) -> None:
         require_device(device)
         warm_up_aot_autograd()
-        case = SEED_CASES[model]
+        case = SEED_MODELS[model]
         self.forward = positional_forward(case)
         self.inputs = list(case.torch_parameters(device).values())
 
@@ -133,7 +133,7 @@ class SavedTensors:
 
     def setup(self, model: str, device: str) -> None:
         require_device(device)
-        self.case = SEED_CASES[model]
+        self.case = SEED_MODELS[model]
         self.parameters = self.case.torch_parameters(device)
 
     def track_saved_tensor_bytes(self, model: str, device: str) -> int:
@@ -146,7 +146,7 @@ class SavedTensors:
     track_saved_tensor_bytes.unit = "bytes"  # type: ignore[attr-defined]
 
 
-def saved_tensor_bytes(case: Case, parameters: dict[str, torch.Tensor]) -> int:
+def saved_tensor_bytes(case: Model, parameters: dict[str, torch.Tensor]) -> int:
     """Bytes of distinct storages saved for backward by one forward of `case`."""
     import torch
 

@@ -23,9 +23,9 @@ from benchmarks.pytorch_autograd import (
     positional_forward,
     warm_up_aot_autograd,
 )
-from mind_runner.callgrind import find_valgrind
-from mind_runner.cases import Case, relu_matmul_chain
-from mind_runner.driver import CannotDifferentiate, MindDriver, Stage
+from mind_runner.measure.callgrind import find_valgrind
+from mind_runner.mind.driver import CannotDifferentiate, MindDriver, Stage
+from mind_runner.mind.models import Model, relu_matmul_chain
 
 if TYPE_CHECKING:
     import torch
@@ -78,7 +78,7 @@ def measure_chains(layers: list[int], runs: int = RUNS) -> dict[int, ChainMind]:
 
 
 @cache
-def chain(layers: int) -> Case:
+def chain(layers: int) -> Model:
     return relu_matmul_chain(layers)
 
 

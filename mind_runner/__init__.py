@@ -1,1 +1,17 @@
-"""Build MIND per commit for asv, drive its CLI, and report what the results say."""
+"""mind-autodiff-bench: MIND's compile-time gradients against PyTorch autograd, in asv.
+
+Code map (dependencies point down this list, never up; a test checks it):
+
+- `commands/`: one module per `python -m mind_runner` verb, `cli` (the parser) and
+  `config` (asv.conf.json, MIND_REPO and every path derived from them).
+- `site/`: the published site made to work offline.
+- `report/`: the seed's comparison: figures read (`measures`), modelled, rendered.
+- `regressions/`: the steps in the history, as asv found them.
+- `results/`: asv's result files and MIND's git history, read through asv's API.
+- `mind/`: everything that knows MIND: the models, their program dialects, the
+  gradient IR, and the driver that runs `mindc`.
+- `measure/`: generic measurement of one command: fixed conditions, repeated runs,
+  instructions (callgrind), peak RSS (GNU time). Knows nothing of MIND.
+- `hooks/`: asv's build, install and uninstall commands (cargo, the build manifest).
+- `util/`: errors, atomic files, text, program lookup, the project's folder layout.
+"""

@@ -1,5 +1,5 @@
 import sys
 
-from mind_runner.cli import main
+from mind_runner.commands.cli import main
 
 sys.exit(main())

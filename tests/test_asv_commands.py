@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mind_runner.asv_commands import resolve_mind_repo
-from mind_runner.errors import UserError
+from mind_runner.commands.config import resolve_mind_repo
+from mind_runner.util.errors import UserError
 from tests.conftest import copy_project
 
 

@@ -10,10 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from mind_runner.build import BuildRequest, build, declared_features, executables_from_messages
-from mind_runner.errors import UserError
-from mind_runner.install import install, uninstall
-from mind_runner.manifest import MANIFEST_NAME, BuildManifest
+from mind_runner.hooks.build import (
+    BuildRequest,
+    build,
+    declared_features,
+    executables_from_messages,
+)
+from mind_runner.hooks.install import install, uninstall
+from mind_runner.hooks.manifest import MANIFEST_NAME, BuildManifest
+from mind_runner.util.errors import UserError
 
 MAIN = (
     'fn main() {{ println!("{name} {{}}", '

@@ -8,17 +8,17 @@ from pathlib import Path
 import pytest
 
 from benchmarks.mind_counts import InstructionCounts, count_models
-from mind_runner.callgrind import (
+from mind_runner.measure.callgrind import (
     MISSING_VALGRIND,
     CallgrindFailed,
-    InstructionCount,
     MalformedCallgrindOutput,
     ValgrindMissing,
     count_instructions,
     find_valgrind,
     parse_callgrind_output,
 )
-from mind_runner.driver import FIXED_ENVIRONMENT
+from mind_runner.measure.environment import FIXED_ENVIRONMENT
+from mind_runner.measure.repeated import RepeatedRuns
 from tests.asv_results import benchmark_values, is_skipped, load_results
 from tests.conftest import PublishedHistory
 from tests.mind_binaries import fixture_bin_dir
@@ -47,15 +47,15 @@ def test_output_without_a_total_is_an_error(text: str) -> None:
 
 
 def test_median_and_spread_of_repeated_runs() -> None:
-    wobbly = InstructionCount((1_000_000, 1_007_600, 1_003_000))
+    wobbly = RepeatedRuns((1_000_000, 1_007_600, 1_003_000))
     assert wobbly.median == 1_003_000
     assert wobbly.minimum == 1_000_000
     assert wobbly.spread == 7_600
     assert wobbly.spread_percent == pytest.approx(100 * 7_600 / 1_003_000)
-    assert InstructionCount((5, 9)).median == 5  # an observed run, not 7
-    assert InstructionCount((818_317,) * 3).spread_percent == 0.0
+    assert RepeatedRuns((5, 9)).median == 5  # an observed run, not 7
+    assert RepeatedRuns((818_317,) * 3).spread_percent == 0.0
     with pytest.raises(ValueError, match="at least one run"):
-        InstructionCount(())
+        RepeatedRuns(())
 
 
 def test_counts_agree_with_valgrind_and_are_repeatable(tmp_path: Path) -> None:

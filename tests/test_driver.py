@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mind_runner.cases import SEED_CASES
-from mind_runner.driver import CannotDifferentiate, MindDriver, MindRun, Stage
-from mind_runner.manifest import BuildManifest
+from mind_runner.hooks.manifest import BuildManifest
+from mind_runner.mind.driver import CannotDifferentiate, MindDriver, MindRun, Stage
+from mind_runner.mind.models import SEED_MODELS
 from tests import ir_samples
 
 Answer = tuple[int, str, str]  # exit code, stdout, stderr
@@ -57,7 +57,7 @@ def test_picks_the_first_dialect_with_a_correct_gradient(tmp_path: Path) -> None
             "function-form": (0, ir_samples.SMALL_MLP_GRADIENT, ""),
             "single-expression": (0, ir_samples.SMALL_MLP_LOSSY, ""),
         },
-    ).prepare(SEED_CASES["small_mlp"])
+    ).prepare(SEED_MODELS["small_mlp"])
     assert prepared.dialect == "function-form"
     assert prepared.program.name == "small_mlp.function-form.mind"
     assert prepared.program.read_text().startswith("fn main(")
@@ -73,7 +73,7 @@ def test_every_failure_mode_becomes_a_skip_with_its_reason(tmp_path: Path) -> No
                 "function-form": (0, ir_samples.TRIVIAL_FUNCTION_MODULE, ""),
                 "single-expression": (101, "", PANIC),
             },
-        ).prepare(SEED_CASES["small_mlp"])
+        ).prepare(SEED_MODELS["small_mlp"])
     reason = str(raised.value)
     assert isinstance(raised.value, NotImplementedError)  # what asv turns into a skip
     assert "let-form: exit 1: error[autodiff][E4001]" in reason
@@ -91,7 +91,7 @@ def test_exit_zero_with_type_errors_on_stderr_is_not_a_result(tmp_path: Path) ->
                 "function-form": (0, "", ""),
                 "single-expression": (0, ir_samples.SIMPLE_QUADRATIC_PRIMAL_ONLY, ""),
             },
-        ).prepare(SEED_CASES["simple_quadratic"])
+        ).prepare(SEED_MODELS["simple_quadratic"])
 
 
 def test_silent_no_op_and_primal_only_output_are_rejected() -> None:
@@ -110,7 +110,7 @@ def test_a_build_without_the_autodiff_feature_is_skipped_before_running(tmp_path
     )
     mindc = fake_mindc(tmp_path, {})
     with pytest.raises(CannotDifferentiate, match="built without the 'autodiff' feature"):
-        MindDriver(mindc=mindc, manifest=manifest).prepare(SEED_CASES["small_mlp"])
+        MindDriver(mindc=mindc, manifest=manifest).prepare(SEED_MODELS["small_mlp"])
 
 
 def test_stage_command_lines_are_the_real_cli_flags(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ the run left them.
 
 from __future__ import annotations
 
-from mind_runner.bisect import Bisection, summary
+from mind_runner.commands.find import Bisection, summary
 from tests.conftest import MACHINE, PublishedHistory
 
 AUTODIFF = "mind_counts.InstructionCounts.track_autodiff_instructions"

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from mind_runner.cases import SEED_CASES
-from mind_runner.gradient_ir import MalformedIR, check_differentiates, parse_module
+from mind_runner.mind.gradient_ir import MalformedIR, check_differentiates, parse_module
+from mind_runner.mind.models import SEED_MODELS
 from tests import ir_samples
 
 
@@ -19,14 +19,14 @@ def test_parse_splits_primal_from_gradient_at_the_last_output() -> None:
 
 def test_correct_gradients_pass_the_check() -> None:
     mlp = parse_module(ir_samples.SMALL_MLP_GRADIENT)
-    assert check_differentiates(mlp, SEED_CASES["small_mlp"]) == []
+    assert check_differentiates(mlp, SEED_MODELS["small_mlp"]) == []
     quadratic = parse_module(ir_samples.SIMPLE_QUADRATIC_GRADIENT)
-    assert check_differentiates(quadratic, SEED_CASES["simple_quadratic"]) == []
+    assert check_differentiates(quadratic, SEED_MODELS["simple_quadratic"]) == []
 
 
 def test_lossy_module_is_rejected_with_reasons() -> None:
     problems = check_differentiates(
-        parse_module(ir_samples.SMALL_MLP_LOSSY), SEED_CASES["small_mlp"]
+        parse_module(ir_samples.SMALL_MLP_LOSSY), SEED_MODELS["small_mlp"]
     )
     assert "primal IR has 1 'matmul', the model has 2" in problems
     assert "primal IR has 0 'relu', the model has 1" in problems
@@ -36,15 +36,15 @@ def test_lossy_module_is_rejected_with_reasons() -> None:
 
 def test_trivial_module_and_primal_only_module_are_rejected() -> None:
     trivial = parse_module(ir_samples.TRIVIAL_FUNCTION_MODULE)
-    assert check_differentiates(trivial, SEED_CASES["small_mlp"])
+    assert check_differentiates(trivial, SEED_MODELS["small_mlp"])
     primal_only = parse_module(ir_samples.SIMPLE_QUADRATIC_PRIMAL_ONLY)
-    problems = check_differentiates(primal_only, SEED_CASES["simple_quadratic"])
+    problems = check_differentiates(primal_only, SEED_MODELS["simple_quadratic"])
     assert "no gradient instructions after the primal outputs" in problems
 
 
 def test_a_model_checked_against_the_wrong_case_fails() -> None:
     module = parse_module(ir_samples.SIMPLE_QUADRATIC_GRADIENT)
-    assert check_differentiates(module, SEED_CASES["matmul_chain"])
+    assert check_differentiates(module, SEED_MODELS["matmul_chain"])
 
 
 @pytest.mark.parametrize(

@@ -11,14 +11,14 @@ import pytest
 
 from benchmarks.mind_cli import prepared
 from benchmarks.mind_counts import PeakMemory
-from mind_runner.peak_memory import (
+from mind_runner.measure.peak_memory import (
     GnuTimeMissing,
     PeakMemoryFailed,
-    PeakRss,
     find_gnu_time,
     measure_peak_rss,
     peak_rss_bytes,
 )
+from mind_runner.measure.repeated import RepeatedRuns
 from tests.mind_binaries import fixture_bin_dir
 
 MiB = 2**20
@@ -50,9 +50,9 @@ def test_repeated_runs_keep_the_median() -> None:
     measured = measure_peak_rss(allocate(50), runs=3)
     assert len(measured.runs) == 3
     assert measured.median == sorted(measured.runs)[1]
-    assert PeakRss((3, 1, 2, 4)).median == 2  # an observed run
+    assert RepeatedRuns((3, 1, 2, 4)).median == 2  # an observed run
     with pytest.raises(ValueError, match="at least one run"):
-        PeakRss(())
+        RepeatedRuns(())
 
 
 def test_a_failing_or_killed_command_is_a_one_line_error() -> None:

@@ -10,12 +10,12 @@ import torch
 
 import benchmarks.pytorch_autograd as pytorch_autograd
 from benchmarks.pytorch_autograd import AotCapture, Backward, SavedTensors, positional_forward
-from mind_runner.cases import SEED_CASES, Case
+from mind_runner.mind.models import SEED_MODELS, Model
 
 FLOAT32 = 4
 
 
-def parameter_bytes(case: Case, *names: str) -> int:
+def parameter_bytes(case: Model, *names: str) -> int:
     shapes = {p.name: p.shape for p in case.params}
     return sum(math.prod(shapes[name]) * FLOAT32 for name in names)
 
@@ -27,7 +27,7 @@ def test_saved_tensor_bytes_are_what_backward_needs_from_the_shapes() -> None:
         return benchmark.track_saved_tensor_bytes(model, "cpu")
 
     quadratic, mlp, chain = (
-        SEED_CASES[m] for m in ("simple_quadratic", "small_mlp", "matmul_chain")
+        SEED_MODELS[m] for m in ("simple_quadratic", "small_mlp", "matmul_chain")
     )
     # x * x saves x (twice, one storage); sum saves only a shape.
     assert saved("simple_quadratic") == parameter_bytes(quadratic, "x")
@@ -72,7 +72,7 @@ def test_every_sample_is_a_fresh_capture(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_the_captured_graphs_compute_the_same_gradients_as_eager_autograd() -> None:
     from functorch.compile import aot_function
 
-    case = SEED_CASES["matmul_chain"]
+    case = SEED_MODELS["matmul_chain"]
     eager = case.torch_parameters()
     case.torch_forward(eager).backward()  # type: ignore[no-untyped-call]
     captured = list(case.torch_parameters().values())

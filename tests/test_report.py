@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
-from mind_runner import asv_commands, cli
-from mind_runner.report import DEFAULT_ITERATIONS, SEED_JSON_NAME
-from mind_runner.report_text import format_ratio, format_time
+from mind_runner.commands import cli
+from mind_runner.commands import config as project_config
+from mind_runner.report.measures import DEFAULT_ITERATIONS, SEED_JSON_NAME
+from mind_runner.report.text import format_ratio, format_time
 from tests.conftest import PublishedHistory
 
 MACHINE = "box"
@@ -168,7 +169,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             }
         )
     )
-    monkeypatch.setattr(asv_commands, "CONFIG_PATH", config)
+    monkeypatch.setattr(project_config, "CONFIG_PATH", config)
     monkeypatch.delenv("MIND_REPO", raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path

@@ -30,8 +30,8 @@ from urllib.parse import urlsplit
 import asv
 import pytest
 
-from mind_runner.errors import UserError
-from mind_runner.site import make_offline
+from mind_runner.site.offline import make_offline
+from mind_runner.util.errors import UserError
 from tests.conftest import PublishedHistory, copy_project
 
 GRADIENT_TIME = "mind_cli.GradientGeneration.time_mind_gradient_ir"

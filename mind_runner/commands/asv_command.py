@@ -1,51 +1,20 @@
 """Run asv's own commands with this project's configuration applied.
 
-The only thing added to asv is the MIND_REPO override: asv.conf.json names
-MIND on GitHub, and MIND_REPO (a git URL or a local path) points every asv
-command at another repository without editing a tracked file. Everything else
-is asv's parser and asv's command classes, called the way `asv` itself calls them.
+The only thing added to asv is the configuration of `commands.config` (the
+MIND_REPO override) and one-line errors: everything else is asv's parser and
+asv's command classes, called the way `asv` itself calls them.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
-from mind_runner.errors import UserError
+from mind_runner.commands.config import CONFIG_PATH, load_config
+from mind_runner.util.errors import UserError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CONFIG_PATH = PROJECT_ROOT / "asv.conf.json"
 # asv commands that record results for a machine, and would prompt to describe it.
 MACHINE_COMMANDS = ("run", "continuous", "find")
-
-
-def load_config(config_path: Path = CONFIG_PATH) -> Any:
-    """asv's Config for this project, with MIND_REPO applied."""
-    from asv import util
-    from asv.config import Config
-
-    try:
-        conf = Config.load(str(config_path))
-    except util.UserError as error:
-        raise UserError(str(error)) from None
-    override = os.environ.get("MIND_REPO")
-    if override:
-        conf.repo = resolve_mind_repo(override)
-    return conf
-
-
-def resolve_mind_repo(value: str) -> str:
-    """An existing local path (made absolute) or a URL; a path that is not there is an error."""
-    local = Path(value).expanduser()
-    if local.exists():
-        return str(local.resolve())
-    if "://" in value or "@" in value.split("/", 1)[0]:
-        return value
-    raise UserError(
-        f"MIND_REPO={value} is neither an existing directory nor a git URL: "
-        "give a clone of MIND or a URL such as https://github.com/star-ga/mind.git"
-    )
 
 
 def asv_main(argv: list[str], config_path: Path = CONFIG_PATH) -> int:

@@ -1,4 +1,4 @@
-"""`python -m mind_runner report`: the seed's comparison, from asv's results of one commit.
+"""The report's model: the seed's comparison, read once from asv's results of one commit.
 
 Users of MIND's `benchmark_real_autograd.py` expect its table and its
 `real_autograd_results.json`. Its headline ratio divides PyTorch's per-iteration
@@ -7,178 +7,22 @@ that label, then sets beside it the comparisons of like with like (see
 DESIGN.md, "tiers") and the training-loop arithmetic with what it leaves out.
 A figure asv did not record (skipped, failed, never run) reads as such, never 0.
 
-This module holds the report's model (what each figure is, read once from one
-commit's results) and the command; `report_text` renders it as tables and
-`report_json` as the seed's JSON.
+This module holds the model (every figure, read once from one commit's results);
+`report.text` renders it as tables, `report.json_output` as the seed's JSON, and
+`commands.report` is the command.
 """
 
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from mind_runner.cases import SEED_CASES
-from mind_runner.results import (
-    CommitResults,
-    Figure,
-    MindHistory,
-    Status,
-    choose_machine,
-    load_machine,
-    select_commit,
-)
-
-SEED_JSON_NAME = "real_autograd_results.json"
-DEFAULT_ITERATIONS = 1000
-MODELS = tuple(SEED_CASES)
-DEVICES = ("cpu", "cuda")
-NO_EXECUTOR = "no gradient executor in MIND's CLI"
-
-
-class Tier(Enum):
-    """Only figures of one tier are compared with each other (DESIGN.md)."""
-
-    GENERATION = "gradient generation (one-time)"
-    ITERATION = "per-iteration gradient execution"
-    PROCESS = "process and front end"
-    COUNT = "count"
-
-
-class Unit(Enum):
-    SECONDS = "seconds"
-    INSTRUCTIONS = "instructions"
-    BYTES = "bytes"
-    PERCENT = "%"
-
-
-@dataclass(frozen=True)
-class Measure:
-    """One asv benchmark the report reads, and what kind of figure it is."""
-
-    key: str
-    label: str
-    benchmark: str
-    tier: Tier
-    unit: Unit
-    pytorch: bool = False
-    spread: str | None = None  # the key of the measure that holds this one's spread
-    hidden: bool = False  # shown only as another figure's spread
-
-
-MEASURES = (
-    Measure(
-        "mind_gradient",
-        "MIND gradient IR generation",
-        "mind_cli.GradientGeneration.time_mind_gradient_ir",
-        Tier.GENERATION,
-        Unit.SECONDS,
-    ),
-    Measure(
-        "mind_startup",
-        "MIND start-up (mindc --version)",
-        "mind_cli.CliStages.time_startup",
-        Tier.PROCESS,
-        Unit.SECONDS,
-    ),
-    Measure(
-        "mind_front_end",
-        "MIND front end (mindc --emit-ir)",
-        "mind_cli.CliStages.time_front_end",
-        Tier.PROCESS,
-        Unit.SECONDS,
-    ),
-    Measure(
-        "mind_gradient_ir_instructions",
-        "MIND gradient IR size",
-        "mind_cli.GradientGeneration.track_gradient_ir_instructions",
-        Tier.COUNT,
-        Unit.INSTRUCTIONS,
-    ),
-    Measure(
-        "mind_gradient_call_instructions",
-        "MIND gradient call, instructions retired",
-        "mind_counts.InstructionCounts.track_gradient_call_instructions",
-        Tier.COUNT,
-        Unit.INSTRUCTIONS,
-        spread="mind_gradient_call_spread",
-    ),
-    Measure(
-        "mind_front_end_instructions",
-        "MIND front end, instructions retired",
-        "mind_counts.InstructionCounts.track_front_end_instructions",
-        Tier.COUNT,
-        Unit.INSTRUCTIONS,
-    ),
-    Measure(
-        "mind_autodiff_instructions",
-        "MIND autodiff share, instructions retired",
-        "mind_counts.InstructionCounts.track_autodiff_instructions",
-        Tier.COUNT,
-        Unit.INSTRUCTIONS,
-        spread="mind_autodiff_spread",
-    ),
-    Measure(
-        "mind_gradient_call_spread",
-        "MIND gradient call, run-to-run spread",
-        "mind_counts.InstructionCounts.track_gradient_call_spread_percent",
-        Tier.COUNT,
-        Unit.PERCENT,
-        hidden=True,
-    ),
-    Measure(
-        "mind_autodiff_spread",
-        "MIND autodiff share, run-to-run spread",
-        "mind_counts.InstructionCounts.track_autodiff_spread_percent",
-        Tier.COUNT,
-        Unit.PERCENT,
-        hidden=True,
-    ),
-    Measure(
-        "mind_peak_rss",
-        "mindc peak RSS",
-        "mind_counts.PeakMemory.track_mindc_peak_rss_bytes",
-        Tier.COUNT,
-        Unit.BYTES,
-    ),
-    Measure(
-        "pytorch_backward",
-        "PyTorch backward",
-        "pytorch_autograd.Backward.time_pytorch_backward",
-        Tier.ITERATION,
-        Unit.SECONDS,
-        pytorch=True,
-    ),
-    Measure(
-        "pytorch_forward_backward",
-        "PyTorch forward+backward",
-        "pytorch_autograd.Backward.time_pytorch_forward_backward",
-        Tier.ITERATION,
-        Unit.SECONDS,
-        pytorch=True,
-    ),
-    Measure(
-        "pytorch_aot_capture",
-        "PyTorch AOT capture",
-        "pytorch_autograd.AotCapture.time_pytorch_aot_capture",
-        Tier.GENERATION,
-        Unit.SECONDS,
-        pytorch=True,
-    ),
-    Measure(
-        "pytorch_saved_tensor_bytes",
-        "PyTorch saved tensors",
-        "pytorch_autograd.SavedTensors.track_saved_tensor_bytes",
-        Tier.COUNT,
-        Unit.BYTES,
-        pytorch=True,
-    ),
-)
-BY_KEY = {measure.key: measure for measure in MEASURES}
+from mind_runner.report.measures import BY_KEY, DEVICES, MEASURES, MODELS, NO_EXECUTOR, Tier
+from mind_runner.results.asv_results import CommitResults, Figure, Status
+from mind_runner.results.mind_history import MindHistory
 
 
 @dataclass(frozen=True)
@@ -369,44 +213,3 @@ def loop_totals(report: Report, model: str, device: str) -> dict[str, LoopTotal]
             not_measured + "the compiled step that runs the captured graph",
         ),
     }
-
-
-# --- the command -------------------------------------------------------------------
-
-
-def run_report(
-    *,
-    commit: str | None,
-    machine: str | None,
-    iterations: int = DEFAULT_ITERATIONS,
-    json_path: Path | None = None,
-    env: str | None = None,
-    config_path: Path | None = None,
-    out: TextIO | None = None,
-) -> int:
-    """Read, format, and write the JSON (atomically) only once everything was read."""
-    # Imported here: the renderers import this module's model.
-    from mind_runner import asv_commands
-    from mind_runner.report_json import to_json, write_json
-    from mind_runner.report_text import format_text
-
-    config = config_path or asv_commands.CONFIG_PATH
-    conf = asv_commands.load_config(config)
-    results_dir = config.parent / str(conf.results_dir)
-    history = MindHistory.open(conf, config.parent)
-    name = choose_machine(results_dir, machine)
-    machine_results = load_machine(results_dir, name)
-    chosen = select_commit(
-        machine_results,
-        commit,
-        env=env,
-        resolve=history.resolve if history.repo is not None else None,
-        order=history.order(f.commit_hash for f in machine_results.files),
-    )
-    report = build_report(chosen, history, iterations)
-    text = format_text(report)
-    if json_path is not None:
-        write_json(json_path, to_json(report))
-        text += f"\nWrote {json_path}\n"
-    (out or sys.stdout).write(text)
-    return 0

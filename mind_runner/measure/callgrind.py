@@ -14,23 +14,21 @@ driver fixes the paths. Compare counts only when they were taken that way.
 
 from __future__ import annotations
 
-import os
-import shutil
-import statistics
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from mind_runner.driver import FIXED_ENVIRONMENT
+from mind_runner.measure.environment import FIXED_DIRECTORY, FIXED_ENVIRONMENT
+from mind_runner.measure.repeated import RepeatedRuns
+from mind_runner.util.text import first_line
+from mind_runner.util.tools import locate_program
 
 VALGRIND_VARIABLE = "MIND_BENCH_VALGRIND"
 """Which valgrind to run (a name on PATH or a path); for machines with several, and tests."""
 
 MISSING_VALGRIND = "valgrind not installed (apt-get install valgrind)"
 DEFAULT_RUNS = 3
-FIXED_DIRECTORY = Path("/")
 
 
 class ValgrindMissing(NotImplementedError):
@@ -43,36 +41,6 @@ class CallgrindFailed(RuntimeError):
 
 class MalformedCallgrindOutput(ValueError):
     """A callgrind out file without an instruction total."""
-
-
-@dataclass(frozen=True)
-class InstructionCount:
-    """The instruction counts of repeated runs of one command under callgrind."""
-
-    runs: tuple[int, ...]
-
-    def __post_init__(self) -> None:
-        if not self.runs:
-            raise ValueError("an instruction count needs at least one run")
-
-    @property
-    def median(self) -> int:
-        """The middle run (the lower middle for an even number): an observed count."""
-        return int(statistics.median_low(self.runs))
-
-    @property
-    def minimum(self) -> int:
-        return min(self.runs)
-
-    @property
-    def spread(self) -> int:
-        """Largest minus smallest run, in instructions."""
-        return max(self.runs) - min(self.runs)
-
-    @property
-    def spread_percent(self) -> float:
-        """The spread as a percentage of the median: 0.0 when every run agreed."""
-        return 100.0 * self.spread / self.median if self.median else 0.0
 
 
 def parse_callgrind_output(text: str) -> int:
@@ -97,12 +65,11 @@ def parse_callgrind_output(text: str) -> int:
 
 def find_valgrind(name: str | None = None) -> Path:
     """valgrind by `name`, else $MIND_BENCH_VALGRIND, else on PATH; a skip when missing."""
-    wanted = name or os.environ.get(VALGRIND_VARIABLE) or "valgrind"
-    found = shutil.which(wanted)
+    found, wanted = locate_program("valgrind", variable=VALGRIND_VARIABLE, explicit=name)
     if found is None:
         where = "" if wanted == "valgrind" else f" ({wanted} not found)"
         raise ValgrindMissing(MISSING_VALGRIND + where)
-    return Path(found)
+    return found
 
 
 def count_instructions(
@@ -111,7 +78,7 @@ def count_instructions(
     runs: int = DEFAULT_RUNS,
     valgrind: Path | None = None,
     environment: Mapping[str, str] = FIXED_ENVIRONMENT,
-) -> InstructionCount:
+) -> RepeatedRuns:
     """Run `command` under callgrind `runs` times (fixed environment and directory)."""
     if runs < 1:
         raise ValueError(f"runs must be at least 1, got {runs}")
@@ -134,18 +101,10 @@ def count_instructions(
             if completed.returncode != 0:
                 raise CallgrindFailed(
                     f"{' '.join(command)} exited {completed.returncode} under callgrind: "
-                    + _client_message(completed.stderr)
+                    + first_line(completed.stderr, skip_prefix="==")
                 )
             if not out_file.is_file():
                 raise CallgrindFailed(f"callgrind wrote no {out_file.name} for {command[0]}")
             counts.append(parse_callgrind_output(out_file.read_text()))
             out_file.unlink()
-    return InstructionCount(tuple(counts))
-
-
-def _client_message(stderr: str) -> str:
-    """The first line the command itself (not valgrind, `==pid==`) wrote on stderr."""
-    for line in stderr.splitlines():
-        if line.strip() and not line.startswith("=="):
-            return line.strip()
-    return "(no message)"
+    return RepeatedRuns(tuple(counts))

@@ -25,8 +25,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
-from mind_runner.errors import UserError
-from mind_runner.manifest import write_atomically
+from mind_runner.util.errors import UserError
+from mind_runner.util.files import write_atomically
 
 ASV_VERSION = "0.6.6"
 VENDOR_DIR = "vendor"
@@ -356,7 +356,7 @@ def _page_assets(text: str, page: Path) -> list[Asset]:
             if asset is None:
                 raise UserError(
                     f"{page.name} loads {url}, which the offline site does not know: "
-                    f"mind_runner.site knows asv {ASV_VERSION}'s libraries "
+                    f"mind_runner.site.offline knows asv {ASV_VERSION}'s libraries "
                     f"(pip install asv=={ASV_VERSION})"
                 )
             assets.append(asset)
@@ -390,26 +390,11 @@ def _check_vendored_references(html_dir: Path) -> None:
                 raise UserError(f"{page.name} loads {url}, missing from {html_dir}")
 
 
-def published_html_dir() -> Path:
-    """asv.conf.json's html_dir, which asv reads relative to the config's folder."""
-    from mind_runner.asv_commands import CONFIG_PATH, load_config
-
-    return CONFIG_PATH.parent / str(load_config().html_dir)
-
-
-def default_cache_dir() -> Path:
-    """`.asv/vendor-cache` beside asv.conf.json: kept across publishes (asv wipes html/)."""
-    from mind_runner.asv_commands import CONFIG_PATH
-
-    return CONFIG_PATH.parent / ".asv" / "vendor-cache"
-
-
-def make_offline(html_dir: Path, cache_dir: Path | None = None) -> OfflineSite:
+def make_offline(html_dir: Path, cache_dir: Path) -> OfflineSite:
     """Vendor the libraries asv's pages load from CDNs and point the pages at them.
 
     Idempotent: a page already rewritten loads nothing remote and is left as is.
     """
-    cache = cache_dir or default_cache_dir()
     pages = sorted(html_dir.glob("*.html"))
     if not (html_dir / "index.html").is_file():
         raise UserError(f"{html_dir} has no index.html: run `python -m mind_runner publish`")
@@ -422,7 +407,7 @@ def make_offline(html_dir: Path, cache_dir: Path | None = None) -> OfflineSite:
     for spec in sorted({asset.spec for asset in needed}):
         of_package = [asset for asset in needed if asset.spec == spec]
         members = {m for a in of_package for m in (a.member, *a.companions)}
-        contents = _read_members(fetch_tarball(spec, cache), members)
+        contents = _read_members(fetch_tarball(spec, cache_dir), members)
         for name, data in contents.items():
             destination = html_dir / VENDOR_DIR / spec / name
             destination.parent.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from mind_runner.errors import UserError
-from mind_runner.manifest import BINARIES, MANIFEST_NAME
+from mind_runner.hooks.manifest import BINARIES, MANIFEST_NAME
+from mind_runner.util.errors import UserError
 
 
 def installed_files(env_dir: Path) -> list[Path]:

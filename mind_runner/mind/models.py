@@ -69,7 +69,7 @@ def total(a: Expr, axes: tuple[int, ...]) -> Op:
 
 
 @dataclass(frozen=True)
-class Case:
+class Model:
     """A model: what is differentiated, with respect to every parameter."""
 
     name: str
@@ -127,84 +127,8 @@ class Case:
         return evaluate(self.result)
 
 
-def _render_call_style(
-    expr: Expr,
-    binary_as_call: bool,
-    sum_keyword: bool,
-    leaf: Callable[[str], str] = str,
-) -> str:
-    if isinstance(expr, Ref):
-        return leaf(expr.name)
-    args = [_render_call_style(a, binary_as_call, sum_keyword, leaf) for a in expr.args]
-    if expr.kind in BINARY_OPS:
-        if binary_as_call:
-            return f"{expr.kind}({args[0]}, {args[1]})"
-        return f"{_parenthesise(expr.args[0], args[0])} {BINARY_OPS[expr.kind]} " + _parenthesise(
-            expr.args[1], args[1]
-        )
-    if expr.kind == "sum":
-        axes = "[" + ", ".join(str(a) for a in expr.axes) + "]"
-        keyword = "axes=" if sum_keyword else ""
-        return f"tensor.sum({args[0]}, {keyword}{axes})"
-    return f"tensor.{expr.kind}({', '.join(args)})"
-
-
-def _parenthesise(expr: Expr, text: str) -> str:
-    """Binary operands that are themselves binary get parentheses (no precedence games)."""
-    if isinstance(expr, Op) and expr.kind in BINARY_OPS:
-        return f"({text})"
-    return text
-
-
-def _dims(shape: tuple[int, ...], sep: str) -> str:
-    return sep.join(str(d) for d in shape)
-
-
-def render_let_form(case: Case) -> str:
-    """The dialect that MIND differentiates correctly from v0.7.1 on."""
-    lines = [f"let {p.name}: Tensor[f32,({_dims(p.shape, ',')})] = {p.fill};" for p in case.params]
-    lines.append("")
-    for name, expr in case.bindings:
-        lines.append(f"let {name} = {_render_call_style(expr, False, True)};")
-    lines.append(_render_call_style(case.result, False, True))
-    return "\n".join(lines) + "\n"
-
-
-def render_function_form(case: Case) -> str:
-    """`fn main(...)`: parsed from v0.4.0 on, but never differentiated correctly so far."""
-    params = ",\n".join(f"    {p.name}: Tensor<F32, [{_dims(p.shape, ', ')}]>" for p in case.params)
-    body = [f"    let {n} = {_render_call_style(e, True, False)};" for n, e in case.bindings]
-    body.append(f"    {_render_call_style(case.result, True, False)}")
-    return "fn main(\n" + params + "\n) -> Tensor<F32, []> {\n" + "\n".join(body) + "\n}\n"
-
-
-def render_single_expression(case: Case) -> str:
-    """Everything inlined into one expression: the only form v0.2.0 lowered at all."""
-    params = {p.name: p for p in case.params}
-    bound = dict(case.bindings)
-
-    def inline(expr: Expr) -> Expr:
-        if isinstance(expr, Ref):
-            return inline(bound[expr.name]) if expr.name in bound else expr
-        return Op(expr.kind, tuple(inline(a) for a in expr.args), expr.axes)
-
-    def literal(name: str) -> str:
-        p = params[name]
-        maker = "tensor.zeros" if p.fill == 0 else "tensor.ones"
-        return f"{maker}(f32, ({_dims(p.shape, ', ')}))"
-
-    return _render_call_style(inline(case.result), False, True, literal) + "\n"
-
-
-DIALECTS: dict[str, Callable[[Case], str]] = {
-    "let-form": render_let_form,
-    "function-form": render_function_form,
-    "single-expression": render_single_expression,
-}
-
-
-def _simple_quadratic() -> Case:
-    return Case(
+def _simple_quadratic() -> Model:
+    return Model(
         name="simple_quadratic",
         description="sum(x^2), x of 1000",
         params=(Param("x", (1000,), 0),),
@@ -213,8 +137,8 @@ def _simple_quadratic() -> Case:
     )
 
 
-def _small_mlp() -> Case:
-    return Case(
+def _small_mlp() -> Model:
+    return Model(
         name="small_mlp",
         description="32x784 -> 256 (relu) -> 10, with biases",
         params=(
@@ -232,8 +156,8 @@ def _small_mlp() -> Case:
     )
 
 
-def _matmul_chain() -> Case:
-    return Case(
+def _matmul_chain() -> Model:
+    return Model(
         name="matmul_chain",
         description="A@B@C@D: 64x128, 128x256, 256x512, 512x128",
         params=(
@@ -251,7 +175,7 @@ def _matmul_chain() -> Case:
     )
 
 
-def relu_matmul_chain(layers: int, size: int = 16) -> Case:
+def relu_matmul_chain(layers: int, size: int = 16) -> Model:
     """N layers of relu(h @ w) on small square tensors: how each cost grows with depth."""
     if layers < 1:
         raise ValueError(f"a chain needs at least one layer, got {layers}")
@@ -262,7 +186,7 @@ def relu_matmul_chain(layers: int, size: int = 16) -> Case:
     for i in range(layers):
         bindings.append((f"h{i + 1}", relu(matmul(Ref(previous), Ref(f"w{i}")))))
         previous = f"h{i + 1}"
-    return Case(
+    return Model(
         name=f"relu_matmul_chain_{layers}",
         description=f"{layers} x relu(matmul) on {size}x{size}",
         params=tuple(params),
@@ -271,6 +195,6 @@ def relu_matmul_chain(layers: int, size: int = 16) -> Case:
     )
 
 
-SEED_CASES: dict[str, Case] = {
+SEED_MODELS: dict[str, Model] = {
     case.name: case for case in (_simple_quadratic(), _small_mlp(), _matmul_chain())
 }

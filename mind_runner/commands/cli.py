@@ -7,11 +7,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mind_runner.errors import UserError
+from mind_runner.util.errors import UserError
 
 
 def _build(args: argparse.Namespace) -> int:
-    from mind_runner.build import BuildRequest, build
+    from mind_runner.hooks.build import BuildRequest, build
 
     build(
         BuildRequest(
@@ -26,27 +26,27 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _install(args: argparse.Namespace) -> int:
-    from mind_runner.install import install
+    from mind_runner.hooks.install import install
 
     install(Path(args.cache), Path(args.env_dir))
     return 0
 
 
 def _uninstall(args: argparse.Namespace) -> int:
-    from mind_runner.install import uninstall
+    from mind_runner.hooks.install import uninstall
 
     uninstall(Path(args.env_dir))
     return 0
 
 
 def _asv(args: argparse.Namespace) -> int:
-    from mind_runner.asv_commands import asv_main
+    from mind_runner.commands.asv_command import asv_main
 
     return asv_main(args.asv_args)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from mind_runner.asv_commands import asv_main
+    from mind_runner.commands.asv_command import asv_main
 
     machine = ["--machine", args.machine] if args.machine else []
     status = asv_main(["run", *([args.range] if args.range else []), *machine, *args.asv_args])
@@ -62,12 +62,13 @@ def _run(args: argparse.Namespace) -> int:
 
 def _publish_offline(asv_args: list[str]) -> int:
     """asv publish, then the site's CDN libraries served from html/vendor/."""
-    from mind_runner.asv_commands import asv_main
-    from mind_runner.site import make_offline, published_html_dir
+    from mind_runner.commands.asv_command import asv_main
+    from mind_runner.commands.config import html_dir, vendor_cache_dir
+    from mind_runner.site.offline import make_offline
 
     status = asv_main(["publish", *asv_args])
     if status == 0:
-        print(make_offline(published_html_dir()).summary())
+        print(make_offline(html_dir(), vendor_cache_dir()).summary())
     return status
 
 
@@ -76,16 +77,16 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 def _regressions(args: argparse.Namespace) -> int:
-    from mind_runner.regressions import report
-    from mind_runner.site import published_html_dir
+    from mind_runner.commands.config import html_dir
+    from mind_runner.regressions.asv_findings import report
 
-    text, status = report(published_html_dir())
+    text, status = report(html_dir())
     print(text)
     return status
 
 
 def _find(args: argparse.Namespace) -> int:
-    from mind_runner.bisect import find
+    from mind_runner.commands.find import find
 
     options = [*args.invert, *args.skip_save, *args.show_stderr]
     if args.machine:
@@ -100,7 +101,7 @@ def _positive_int(text: str) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from mind_runner.report import run_report
+    from mind_runner.commands.report import run_report
 
     return run_report(
         commit=args.commit,

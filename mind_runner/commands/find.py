@@ -13,15 +13,15 @@ search sees no value there and moves to a neighbour.
 from __future__ import annotations
 
 import logging
-import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mind_runner.asv_commands import CONFIG_PATH, asv_main, load_config
-from mind_runner.errors import UserError
+from mind_runner.commands.asv_command import asv_main
+from mind_runner.commands.config import build_log_dir, load_config
+from mind_runner.util.errors import UserError
 
 FOUND_PREFIX = "Greatest regression found: "
 FOUND_PREFIXES = (FOUND_PREFIX, "Greatest improvement found: ")
@@ -43,20 +43,6 @@ class Bisection:
             return "no build log configured"
         path = self.log_dir / f"{commit}.log"
         return str(path) if path.is_file() else f"no build log at {path}"
-
-
-def build_log_dir(conf: Any) -> Path | None:
-    """The `--log-dir` that asv.conf.json's build_command gives `mind_runner build`."""
-    commands = conf.build_command
-    for command in [commands] if isinstance(commands, str) else commands:
-        tokens = shlex.split(command)
-        if "--log-dir" in tokens[:-1]:
-            template = tokens[tokens.index("--log-dir") + 1]
-            try:
-                return Path(template.format(conf_dir=CONFIG_PATH.parent))
-            except (KeyError, IndexError, ValueError):
-                return None
-    return None
 
 
 class _SkippingEnvironment:
@@ -206,7 +192,7 @@ def summary(bisection: Bisection, commits: list[str]) -> list[str]:
 def find(range_spec: str, bench: str, asv_options: list[str]) -> int:
     """`asv find RANGE BENCH`, skipping commits that do not build, then a summary."""
 
-    bisection = Bisection(log_dir=build_log_dir(load_config()))
+    bisection = Bisection(log_dir=build_log_dir())
     try:
         with _skipping_failed_builds(bisection):
             status = asv_main(["find", range_spec, bench, *asv_options])

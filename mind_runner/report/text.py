@@ -1,6 +1,6 @@
 """The report as text: the seed's table, one table per tier, the training loop, statistics.
 
-Every figure comes from a `Report` (see `mind_runner.report`); a figure asv did
+Every figure comes from a `Report` (see `mind_runner.report.model`); a figure asv did
 not record shows its status, and the lines under each table say why.
 """
 
@@ -10,21 +10,17 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
-from mind_runner.report import (
-    BY_KEY,
-    MEASURES,
-    MODELS,
-    NO_EXECUTOR,
+from mind_runner.report.measures import BY_KEY, MEASURES, MODELS, NO_EXECUTOR, Tier, Unit
+from mind_runner.report.model import (
     LoopTotal,
     Report,
-    Tier,
-    Unit,
     autodiff_share,
     loop_totals,
     ratio,
     sample_count,
 )
-from mind_runner.results import Figure, Status, format_date
+from mind_runner.results.asv_results import Figure, Status
+from mind_runner.util.text import format_date
 
 RULE = "=" * 80
 TIMES = "\N{MULTIPLICATION SIGN}"  # the seed's ratio suffix

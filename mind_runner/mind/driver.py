@@ -18,14 +18,15 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from mind_runner.cases import DIALECTS, Case
-from mind_runner.gradient_ir import IRModule, MalformedIR, check_differentiates, parse_module
-from mind_runner.manifest import BuildManifest
-from mind_runner.manifest import write_atomically as _write_atomically
+from mind_runner.hooks.manifest import BuildManifest
+from mind_runner.measure.environment import FIXED_ENVIRONMENT
+from mind_runner.mind.dialects import DIALECTS
+from mind_runner.mind.gradient_ir import IRModule, MalformedIR, check_differentiates, parse_module
+from mind_runner.mind.models import Model
+from mind_runner.util.files import write_atomically
+from mind_runner.util.text import first_line
 
-# Instruction counts move with the environment's size and the program path's
-# length, so every MIND call gets this fixed environment and a fixed file name.
-FIXED_ENVIRONMENT = {"LC_ALL": "C", "PATH": "/usr/bin:/bin"}
+# Instruction counts move with the program path's length: every program gets a fixed name.
 PROGRAM_DIR = Path(tempfile.gettempdir()) / "mind-autodiff-bench"
 
 
@@ -57,25 +58,21 @@ class MindRun:
     def failure(self) -> str | None:
         """Why this run is not a usable result, or None when it is."""
         if self.exit_code == 101:
-            return "panicked (exit 101): " + _first_line(self.stderr.strip().splitlines()[1:])
+            return "panicked (exit 101): " + first_line(self.stderr.strip().splitlines()[1:])
         if self.exit_code != 0:
-            return f"exit {self.exit_code}: {_first_line(self.stderr.splitlines())}"
+            return f"exit {self.exit_code}: {first_line(self.stderr.splitlines())}"
         if self.stderr.strip():
-            return f"exit 0 but stderr says: {_first_line(self.stderr.splitlines())}"
+            return f"exit 0 but stderr says: {first_line(self.stderr.splitlines())}"
         if not self.stdout.strip():
             return "exit 0 with nothing printed"
         return None
 
 
-def _first_line(lines: list[str]) -> str:
-    return next((line.strip() for line in lines if line.strip()), "(no message)")
-
-
 @dataclass(frozen=True)
-class PreparedCase:
+class PreparedModel:
     """A case this commit differentiates correctly, ready to be timed."""
 
-    case: Case
+    case: Model
     dialect: str
     program: Path
     module: IRModule
@@ -120,9 +117,9 @@ class MindDriver:
     def version(self) -> str:
         """First line of `mindc --version`, e.g. 'mind 0.10.2'."""
         run = self.run(Stage.STARTUP, Path())
-        return _first_line(run.stdout.splitlines()) if run.exit_code == 0 else "unknown"
+        return first_line(run.stdout.splitlines()) if run.exit_code == 0 else "unknown"
 
-    def prepare(self, case: Case) -> PreparedCase:
+    def prepare(self, case: Model) -> PreparedModel:
         """Pick the first dialect whose gradient IR is correct, or explain why none is."""
         if self.manifest is not None and "autodiff" not in self.manifest.features:
             raise CannotDifferentiate(
@@ -142,7 +139,7 @@ class MindDriver:
                 else:
                     problems = check_differentiates(module, case)
                     if not problems:
-                        return PreparedCase(case, dialect, program, module)
+                        return PreparedModel(case, dialect, program, module)
                     failure = "; ".join(problems)
             reasons.append(f"{dialect}: {failure}")
         raise CannotDifferentiate(
@@ -154,5 +151,5 @@ def write_program(file_name: str, text: str) -> Path:
     """A program at a fixed path (instruction counts depend on the path's length)."""
     path = PROGRAM_DIR / file_name
     if not path.is_file() or path.read_text() != text:
-        _write_atomically(path, text)
+        write_atomically(path, text)
     return path

@@ -19,8 +19,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from mind_runner.errors import UserError
-from mind_runner.manifest import BINARIES, BuildManifest
+from mind_runner.hooks.manifest import BINARIES, BuildManifest
+from mind_runner.util.errors import UserError
+from mind_runner.util.tools import locate_program
 
 # Cargo features the benchmarks need, passed only where the commit declares them.
 WANTED_FEATURES = ("autodiff",)
@@ -50,15 +51,14 @@ def declared_features(source: Path) -> tuple[str, ...]:
 
 def find_tool(name: str) -> str:
     """cargo/rustc from $CARGO/$RUSTC, PATH or rustup's default place."""
-    override = os.environ.get(name.upper())
-    if override:
-        return override
-    found = shutil.which(name) or shutil.which(name, path=str(Path.home() / ".cargo" / "bin"))
+    found, wanted = locate_program(
+        name, variable=name.upper(), extra_dirs=(Path.home() / ".cargo" / "bin",)
+    )
     if found is None:
         raise UserError(
-            f"{name} not found: install Rust (rustup), or set {name.upper()}=/path/to/{name}"
+            f"{wanted} not found: install Rust (rustup), or set {name.upper()}=/path/to/{name}"
         )
-    return found
+    return str(found)
 
 
 def rustc_version() -> str:

@@ -11,17 +11,16 @@ stays below it reads as the floor.
 
 from __future__ import annotations
 
-import os
-import shutil
-import statistics
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from mind_runner.driver import FIXED_ENVIRONMENT
+from mind_runner.measure.environment import FIXED_ENVIRONMENT
+from mind_runner.measure.repeated import RepeatedRuns
+from mind_runner.util.text import first_line
+from mind_runner.util.tools import locate_program
 
 GNU_TIME_VARIABLE = "MIND_BENCH_GNU_TIME"
 """Which GNU time to run (a name on PATH or a path); for tests and odd machines."""
@@ -38,31 +37,14 @@ class PeakMemoryFailed(RuntimeError):
     """The command failed, or GNU time reported nothing usable."""
 
 
-@dataclass(frozen=True)
-class PeakRss:
-    """Peak RSS in bytes of repeated runs of one command."""
-
-    runs: tuple[int, ...]
-
-    def __post_init__(self) -> None:
-        if not self.runs:
-            raise ValueError("a peak RSS needs at least one run")
-
-    @property
-    def median(self) -> int:
-        """The middle run (the lower middle for an even number): an observed peak."""
-        return int(statistics.median_low(self.runs))
-
-
 def find_gnu_time(name: str | None = None) -> Path:
     """GNU time by `name`, else $MIND_BENCH_GNU_TIME, else /usr/bin/time; a skip when missing."""
-    wanted = name or os.environ.get(GNU_TIME_VARIABLE) or "/usr/bin/time"
-    found = shutil.which(wanted)
+    found, wanted = locate_program("/usr/bin/time", variable=GNU_TIME_VARIABLE, explicit=name)
     if found is None:
         raise GnuTimeMissing(MISSING_GNU_TIME + f" ({wanted} not found)")
-    if not _is_gnu_time(found):
+    if not _is_gnu_time(str(found)):
         raise GnuTimeMissing(MISSING_GNU_TIME + f" ({wanted} is not GNU time)")
-    return Path(found)
+    return found
 
 
 @cache
@@ -96,12 +78,12 @@ def peak_rss_bytes(
         lines = report.read_text().splitlines() if report.is_file() else []
     fields = lines[-1].split() if lines else []
     if len(fields) != 2 or not all(f.lstrip("-").isdigit() for f in fields):
-        detail = lines[0] if lines else _first_line(completed.stderr)
+        detail = lines[0] if lines else first_line(completed.stderr)
         raise PeakMemoryFailed(f"{' '.join(command)}: no peak RSS reported ({detail})")
     kibibytes, exit_code = (int(f) for f in fields)
     if exit_code != 0 or completed.returncode != 0:
         # GNU time puts "Command terminated by signal 9" on the line before the figures.
-        detail = _first_line(completed.stderr + "\n" + "\n".join(lines[:-1]))
+        detail = first_line(completed.stderr + "\n" + "\n".join(lines[:-1]))
         raise PeakMemoryFailed(
             f"{' '.join(command)} exited {exit_code or completed.returncode}: {detail}"
         )
@@ -114,17 +96,13 @@ def measure_peak_rss(
     runs: int = DEFAULT_RUNS,
     gnu_time: Path | None = None,
     environment: Mapping[str, str] = FIXED_ENVIRONMENT,
-) -> PeakRss:
+) -> RepeatedRuns:
     """Several runs: the peak moves by a few pages run to run."""
     if runs < 1:
         raise ValueError(f"runs must be at least 1, got {runs}")
     launcher = gnu_time if gnu_time is not None else find_gnu_time()
-    return PeakRss(
+    return RepeatedRuns(
         tuple(
             peak_rss_bytes(command, gnu_time=launcher, environment=environment) for _ in range(runs)
         )
     )
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "(no message)")

@@ -8,10 +8,10 @@ which cargo features a commit was built with.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from mind_runner.util.files import write_atomically
 
 MANIFEST_NAME = "mind-build.json"
 BINARIES = ("mind", "mindc")
@@ -44,17 +44,3 @@ class BuildManifest:
             build_seconds=float(data["build_seconds"]),
             binaries=tuple(data["binaries"]),
         )
-
-
-def write_atomically(path: Path, text: str) -> Path:
-    """Write via a temporary file and rename: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path

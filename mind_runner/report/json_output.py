@@ -11,25 +11,28 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mind_runner.errors import UserError
-from mind_runner.manifest import write_atomically
-from mind_runner.report import (
+from mind_runner.report.measures import (
     BY_KEY,
     DEVICES,
     MEASURES,
     MODELS,
     NO_EXECUTOR,
-    LoopTotal,
     Measure,
-    Report,
     Tier,
     Unit,
+)
+from mind_runner.report.model import (
+    LoopTotal,
+    Report,
     autodiff_share,
     loop_totals,
     ratio,
     sample_count,
 )
-from mind_runner.results import Figure, format_date
+from mind_runner.results.asv_results import Figure
+from mind_runner.util.errors import UserError
+from mind_runner.util.files import write_atomically
+from mind_runner.util.text import format_date
 
 US = 1_000_000.0  # asv's seconds, the seed's microseconds
 

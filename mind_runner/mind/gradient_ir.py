@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from mind_runner.cases import Case
+from mind_runner.mind.models import Model
 
 _INSTRUCTION = re.compile(r"^%(?P<id>\d+) = (?P<op>[a-z_][a-z0-9_.]*)(?P<rest>.*)$")
 _OUTPUT = re.compile(r"^output %(?P<id>\d+)$")
@@ -86,7 +86,7 @@ _GRADIENT_OPS_PER_FORWARD_OP: dict[str, dict[str, int]] = {
 }
 
 
-def check_differentiates(module: IRModule, case: Case) -> list[str]:
+def check_differentiates(module: IRModule, case: Model) -> list[str]:
     """Every reason this module is not the gradient of `case`; empty when it is."""
     problems: list[str] = []
     forward = case.forward_op_counts()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mind_runner.errors import UserError
+from mind_runner.util.errors import UserError
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,159 @@
+"""The asv benchmarks the report reads, what kind of figure each is, and its tier.
+
+The single list of figures: the report's model, text and JSON all go through
+`MEASURES`, and a test checks every name here against asv's benchmarks.json.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from mind_runner.mind.models import SEED_MODELS
+
+SEED_JSON_NAME = "real_autograd_results.json"
+DEFAULT_ITERATIONS = 1000
+MODELS = tuple(SEED_MODELS)
+DEVICES = ("cpu", "cuda")
+NO_EXECUTOR = "no gradient executor in MIND's CLI"
+
+
+class Tier(Enum):
+    """Only figures of one tier are compared with each other (DESIGN.md)."""
+
+    GENERATION = "gradient generation (one-time)"
+    ITERATION = "per-iteration gradient execution"
+    PROCESS = "process and front end"
+    COUNT = "count"
+
+
+class Unit(Enum):
+    SECONDS = "seconds"
+    INSTRUCTIONS = "instructions"
+    BYTES = "bytes"
+    PERCENT = "%"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One asv benchmark the report reads, and what kind of figure it is."""
+
+    key: str
+    label: str
+    benchmark: str
+    tier: Tier
+    unit: Unit
+    pytorch: bool = False
+    spread: str | None = None  # the key of the measure that holds this one's spread
+    hidden: bool = False  # shown only as another figure's spread
+
+
+MEASURES = (
+    Measure(
+        "mind_gradient",
+        "MIND gradient IR generation",
+        "mind_cli.GradientGeneration.time_mind_gradient_ir",
+        Tier.GENERATION,
+        Unit.SECONDS,
+    ),
+    Measure(
+        "mind_startup",
+        "MIND start-up (mindc --version)",
+        "mind_cli.CliStages.time_startup",
+        Tier.PROCESS,
+        Unit.SECONDS,
+    ),
+    Measure(
+        "mind_front_end",
+        "MIND front end (mindc --emit-ir)",
+        "mind_cli.CliStages.time_front_end",
+        Tier.PROCESS,
+        Unit.SECONDS,
+    ),
+    Measure(
+        "mind_gradient_ir_instructions",
+        "MIND gradient IR size",
+        "mind_cli.GradientGeneration.track_gradient_ir_instructions",
+        Tier.COUNT,
+        Unit.INSTRUCTIONS,
+    ),
+    Measure(
+        "mind_gradient_call_instructions",
+        "MIND gradient call, instructions retired",
+        "mind_counts.InstructionCounts.track_gradient_call_instructions",
+        Tier.COUNT,
+        Unit.INSTRUCTIONS,
+        spread="mind_gradient_call_spread",
+    ),
+    Measure(
+        "mind_front_end_instructions",
+        "MIND front end, instructions retired",
+        "mind_counts.InstructionCounts.track_front_end_instructions",
+        Tier.COUNT,
+        Unit.INSTRUCTIONS,
+    ),
+    Measure(
+        "mind_autodiff_instructions",
+        "MIND autodiff share, instructions retired",
+        "mind_counts.InstructionCounts.track_autodiff_instructions",
+        Tier.COUNT,
+        Unit.INSTRUCTIONS,
+        spread="mind_autodiff_spread",
+    ),
+    Measure(
+        "mind_gradient_call_spread",
+        "MIND gradient call, run-to-run spread",
+        "mind_counts.InstructionCounts.track_gradient_call_spread_percent",
+        Tier.COUNT,
+        Unit.PERCENT,
+        hidden=True,
+    ),
+    Measure(
+        "mind_autodiff_spread",
+        "MIND autodiff share, run-to-run spread",
+        "mind_counts.InstructionCounts.track_autodiff_spread_percent",
+        Tier.COUNT,
+        Unit.PERCENT,
+        hidden=True,
+    ),
+    Measure(
+        "mind_peak_rss",
+        "mindc peak RSS",
+        "mind_counts.PeakMemory.track_mindc_peak_rss_bytes",
+        Tier.COUNT,
+        Unit.BYTES,
+    ),
+    Measure(
+        "pytorch_backward",
+        "PyTorch backward",
+        "pytorch_autograd.Backward.time_pytorch_backward",
+        Tier.ITERATION,
+        Unit.SECONDS,
+        pytorch=True,
+    ),
+    Measure(
+        "pytorch_forward_backward",
+        "PyTorch forward+backward",
+        "pytorch_autograd.Backward.time_pytorch_forward_backward",
+        Tier.ITERATION,
+        Unit.SECONDS,
+        pytorch=True,
+    ),
+    Measure(
+        "pytorch_aot_capture",
+        "PyTorch AOT capture",
+        "pytorch_autograd.AotCapture.time_pytorch_aot_capture",
+        Tier.GENERATION,
+        Unit.SECONDS,
+        pytorch=True,
+    ),
+    Measure(
+        "pytorch_saved_tensor_bytes",
+        "PyTorch saved tensors",
+        "pytorch_autograd.SavedTensors.track_saved_tensor_bytes",
+        Tier.COUNT,
+        Unit.BYTES,
+        pytorch=True,
+    ),
+)
+BY_KEY = {measure.key: measure for measure in MEASURES}
