@@ -7,33 +7,13 @@ belongs to is in each docstring; the differences between stages isolate a cost.
 
 from __future__ import annotations
 
-import subprocess
-from functools import cache
-
-from mind_runner.measure.environment import FIXED_ENVIRONMENT
-from mind_runner.mind.driver import MindDriver, PreparedModel, Stage
-from mind_runner.mind.models import SEED_MODELS
-
-MODELS = list(SEED_MODELS)
-
-
-@cache
-def prepared(model: str) -> tuple[MindDriver, PreparedModel]:
-    """Driver and checked program, once per benchmark process (setup runs per sample)."""
-    driver = MindDriver.locate()
-    return driver, driver.prepare(SEED_MODELS[model])
-
-
-def run_mindc(command: list[str]) -> None:
-    completed = subprocess.run(
-        command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=FIXED_ENVIRONMENT,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"{command} exited {completed.returncode} after passing setup")
+from benchmarks.common import (
+    MODELS,
+    prepared,
+    run_mindc,
+    with_attributes,
+)
+from mind_runner.mind.driver import Stage
 
 
 class GradientGeneration:
@@ -54,12 +34,11 @@ class GradientGeneration:
         program is the dialect this commit differentiates correctly, checked in setup."""
         run_mindc(self.command)
 
+    @with_attributes(unit="instructions")
     def track_gradient_ir_instructions(self, model: str) -> int:
         """Tier: gradient IR content. The number of gradient instructions MIND emits
         after the primal outputs: a change in what MIND emits shows here."""
         return self.gradient_instructions
-
-    track_gradient_ir_instructions.unit = "instructions"  # type: ignore[attr-defined]
 
 
 class CliStages:

@@ -10,62 +10,31 @@ of their own kind.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from benchmarks.mind_cli import prepared
-from mind_runner.measure.callgrind import count_instructions, find_valgrind
+from benchmarks.common import (
+    MODELS,
+    RUNS,
+    StageCounts,
+    count_stages,
+    prepared,
+    with_attributes,
+)
+from mind_runner.measure.callgrind import find_valgrind
 from mind_runner.measure.peak_memory import find_gnu_time, measure_peak_rss
-from mind_runner.measure.repeated import RepeatedRuns
-from mind_runner.mind.driver import CannotDifferentiate, MindDriver, PreparedModel, Stage
+from mind_runner.mind.driver import CannotDifferentiate, MindDriver, Stage
 from mind_runner.mind.models import SEED_MODELS
 
-MODELS = list(SEED_MODELS)
-RUNS = 3
-
-
-@dataclass(frozen=True)
-class StageCounts:
-    """One program's front-end and gradient calls, each counted RUNS times."""
-
-    front_end: RepeatedRuns
-    gradient: RepeatedRuns
-
-    @property
-    def autodiff(self) -> int:
-        """What `--autodiff --emit-grad-ir` adds to `--emit-ir`: the gradient work alone."""
-        return self.gradient.median - self.front_end.median
-
-    @property
-    def autodiff_spread_percent(self) -> float:
-        """How far run-to-run wobble could move the autodiff figure, in % of it."""
-        wobble = self.gradient.spread + self.front_end.spread
-        return 100.0 * wobble / self.autodiff if self.autodiff > 0 else 0.0
-
-
-Counted = StageCounts | str
+CountsOrReason = StageCounts | str
 """Counts, or why there are none (the reason asv shows for the skip)."""
 
 
-def count_stages(driver: MindDriver, case: PreparedModel, runs: int = RUNS) -> StageCounts:
-    valgrind = find_valgrind()
-    return StageCounts(
-        front_end=count_instructions(
-            driver.command(Stage.FRONT_END, case.program), runs=runs, valgrind=valgrind
-        ),
-        gradient=count_instructions(
-            driver.command(Stage.GRADIENT, case.program), runs=runs, valgrind=valgrind
-        ),
-    )
-
-
-def count_models(models: list[str], runs: int = RUNS) -> dict[str, Counted]:
+def count_models(models: list[str], runs: int = RUNS) -> dict[str, CountsOrReason]:
     """Every model's counts, or the one reason none can be taken (never raises a skip)."""
     try:
         find_valgrind()
         driver = MindDriver.locate()
     except NotImplementedError as missing:
         return dict.fromkeys(models, str(missing))
-    counted: dict[str, Counted] = {}
+    counted: dict[str, CountsOrReason] = {}
     for model in models:
         try:
             case = driver.prepare(SEED_MODELS[model])
@@ -76,7 +45,7 @@ def count_models(models: list[str], runs: int = RUNS) -> dict[str, Counted]:
     return counted
 
 
-def require_counts(counted: dict[str, Counted], model: str) -> StageCounts:
+def require_counts(counted: dict[str, CountsOrReason], model: str) -> StageCounts:
     entry = counted[model]
     if isinstance(entry, str):
         raise NotImplementedError(entry)
@@ -93,53 +62,53 @@ class InstructionCounts:
     params = [MODELS]
     param_names = ["model"]
 
-    def setup_cache(self) -> dict[str, Counted]:
+    @with_attributes(timeout=600)
+    def setup_cache(self) -> dict[str, CountsOrReason]:
         """All callgrind runs, once per commit: about 0.3 s each under valgrind."""
         return count_models(MODELS)
 
-    setup_cache.timeout = 600  # type: ignore[attr-defined]
-
-    def setup(self, counted: dict[str, Counted], model: str) -> None:
+    def setup(self, counted: dict[str, CountsOrReason], model: str) -> None:
         self.counts = require_counts(counted, model)
 
-    def track_gradient_call_instructions(self, counted: dict[str, Counted], model: str) -> int:
+    @with_attributes(unit="instructions")
+    def track_gradient_call_instructions(
+        self, counted: dict[str, CountsOrReason], model: str
+    ) -> int:
         """Tier: gradient generation, one-time. Instructions of one whole `mindc FILE
         --autodiff --emit-grad-ir --func main` process: start-up, front end, autodiff,
         printing the gradient module (median of 3 callgrind runs)."""
         return self.counts.gradient.median
 
-    track_gradient_call_instructions.unit = "instructions"  # type: ignore[attr-defined]
-
-    def track_front_end_instructions(self, counted: dict[str, Counted], model: str) -> int:
+    @with_attributes(unit="instructions")
+    def track_front_end_instructions(self, counted: dict[str, CountsOrReason], model: str) -> int:
         """Tier: front end. Instructions of one whole `mindc FILE --emit-ir` process:
         start-up, parse, type-check, lowering, printing the primal IR; no autodiff
         (median of 3 callgrind runs)."""
         return self.counts.front_end.median
 
-    track_front_end_instructions.unit = "instructions"  # type: ignore[attr-defined]
-
-    def track_autodiff_instructions(self, counted: dict[str, Counted], model: str) -> int:
+    @with_attributes(unit="instructions")
+    def track_autodiff_instructions(self, counted: dict[str, CountsOrReason], model: str) -> int:
         """Tier: gradient generation, the autodiff work alone. Gradient-call instructions
         minus front-end instructions (medians): reverse pass plus printing the gradient
         instructions. The figure a 1 % autodiff regression moves by 1 %."""
         return self.counts.autodiff
 
-    track_autodiff_instructions.unit = "instructions"  # type: ignore[attr-defined]
-
-    def track_gradient_call_spread_percent(self, counted: dict[str, Counted], model: str) -> float:
+    @with_attributes(unit="%")
+    def track_gradient_call_spread_percent(
+        self, counted: dict[str, CountsOrReason], model: str
+    ) -> float:
         """Tier: measurement quality. (largest - smallest) / median of the 3 gradient-call
         counts, in %: 0 where MIND is deterministic, up to 0.76 at some real commits."""
         return self.counts.gradient.spread_percent
 
-    track_gradient_call_spread_percent.unit = "%"  # type: ignore[attr-defined]
-
-    def track_autodiff_spread_percent(self, counted: dict[str, Counted], model: str) -> float:
+    @with_attributes(unit="%")
+    def track_autodiff_spread_percent(
+        self, counted: dict[str, CountsOrReason], model: str
+    ) -> float:
         """Tier: measurement quality. The two calls' spreads added, in % of the autodiff
         figure: how much of a step in track_autodiff_instructions run-to-run wobble
         alone could explain."""
         return self.counts.autodiff_spread_percent
-
-    track_autodiff_spread_percent.unit = "%"  # type: ignore[attr-defined]
 
 
 class PeakMemory:
@@ -153,10 +122,9 @@ class PeakMemory:
         driver, case = prepared(model)
         self.command = driver.command(Stage.GRADIENT, case.program)
 
+    @with_attributes(unit="bytes")
     def track_mindc_peak_rss_bytes(self, model: str) -> int:
         """Tier: gradient generation memory. Peak RSS of the `mindc FILE --autodiff
         --emit-grad-ir --func main` process alone (started by GNU time, not by this
         Python process, whose torch would be counted): median of 3 runs; floor ~1 MiB."""
         return measure_peak_rss(self.command, runs=RUNS, gnu_time=self.gnu_time).median
-
-    track_mindc_peak_rss_bytes.unit = "bytes"  # type: ignore[attr-defined]

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import cache
 from typing import TYPE_CHECKING
 
+from benchmarks.common import (
+    MODELS,
+    capture_joint_graph,
+    positional_forward,
+    warm_up_aot_autograd,
+    with_attributes,
+)
 from mind_runner.mind.models import SEED_MODELS, Model
 
 if TYPE_CHECKING:
     import torch
 
-MODELS = list(SEED_MODELS)
 DEVICES = ["cpu", "cuda"]
 
 
@@ -65,38 +69,6 @@ class Backward:
         synchronize(device)
 
 
-def no_op_compiler(graph: torch.fx.GraphModule, example_inputs: object) -> Callable[..., object]:
-    """AOTAutograd's compiler hook, doing nothing: the captured graph runs as traced."""
-    from functorch.compile import make_boxed_func
-
-    return make_boxed_func(graph.forward)  # type: ignore[no-any-return]
-
-
-def positional_forward(case: Model) -> Callable[..., torch.Tensor]:
-    """The case's forward over positional tensors, the form AOTAutograd traces."""
-    names = [p.name for p in case.params]
-
-    def forward(*tensors: torch.Tensor) -> torch.Tensor:
-        return case.torch_forward(dict(zip(names, tensors, strict=True)))
-
-    return forward
-
-
-def capture_joint_graph(forward: Callable[..., torch.Tensor], inputs: list[torch.Tensor]) -> None:
-    """A fresh AOTAutograd capture: wrapping traces nothing, the first call traces it all."""
-    from functorch.compile import aot_function
-
-    aot_function(forward, fw_compiler=no_op_compiler, bw_compiler=no_op_compiler)(*inputs)
-
-
-@cache
-def warm_up_aot_autograd() -> None:
-    """One throw-away capture per process: first-use imports are no capture's cost."""
-    import torch
-
-    capture_joint_graph(lambda x: (x * x).sum(), [torch.ones(2, requires_grad=True)])
-
-
 class AotCapture:
     """Tier: gradient generation (one-time), PyTorch side: the same tier as MIND's
     `mindc --autodiff`. Every sample is a fresh capture (nothing is cached between
@@ -136,14 +108,13 @@ class SavedTensors:
         self.case = SEED_MODELS[model]
         self.parameters = self.case.torch_parameters(device)
 
+    @with_attributes(unit="bytes")
     def track_saved_tensor_bytes(self, model: str, device: str) -> int:
         """Tier: per-iteration gradient execution, memory. Bytes of the distinct
         storages autograd saves for backward during one forward (packed through
         `saved_tensors_hooks`), each storage counted once by
         `untyped_storage().nbytes()`; saved parameters count too (x*x saves x once)."""
         return saved_tensor_bytes(self.case, self.parameters)
-
-    track_saved_tensor_bytes.unit = "bytes"  # type: ignore[attr-defined]
 
 
 def saved_tensor_bytes(case: Model, parameters: dict[str, torch.Tensor]) -> int:

@@ -16,12 +16,15 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from benchmarks.mind_cli import run_mindc
-from benchmarks.mind_counts import RUNS, StageCounts, count_stages
-from benchmarks.pytorch_autograd import (
+from benchmarks.common import (
+    RUNS,
+    StageCounts,
     capture_joint_graph,
+    count_stages,
     positional_forward,
+    run_mindc,
     warm_up_aot_autograd,
+    with_attributes,
 )
 from mind_runner.measure.callgrind import find_valgrind
 from mind_runner.mind.driver import CannotDifferentiate, MindDriver, Stage
@@ -103,11 +106,10 @@ class ReluMatmulChain:
     number = 1
     warmup_time = 0.0
 
+    @with_attributes(timeout=900)
     def setup_cache(self) -> dict[int, ChainMind]:
         """MIND's checks and callgrind runs, once per commit (N=1000 takes ~1 s a run)."""
         return measure_chains(LAYERS)
-
-    setup_cache.timeout = 900  # type: ignore[attr-defined]
 
     def setup(self, mind: dict[int, ChainMind], N: int) -> None:
         """A freshly recorded forward per sample: a graph can be walked back once."""
@@ -116,28 +118,26 @@ class ReluMatmulChain:
         self.inputs = list(case.torch_parameters().values())
         self.loss: torch.Tensor = self.forward(*self.inputs)
 
+    @with_attributes(setup=_mind_command)
     def time_mind_gradient_ir(self, mind: dict[int, ChainMind], N: int) -> None:
         """Tier: gradient generation, one-time. Timer: one whole `mindc FILE --autodiff
         --emit-grad-ir --func main` process on the N-layer chain (spawn, start-up,
         front end, autodiff, printing); its gradient IR checked before timing."""
         run_mindc(mind[N].require_command())
 
-    time_mind_gradient_ir.setup = _mind_command  # type: ignore[attr-defined]
-
+    @with_attributes(setup=_mind_counts, unit="instructions")
     def track_mind_autodiff_instructions(self, mind: dict[int, ChainMind], N: int) -> int:
         """Tier: gradient generation, the autodiff work alone. Instructions of the
         gradient call minus those of `mindc FILE --emit-ir` on the N-layer chain
         (medians of 3 callgrind runs each)."""
         return mind[N].require_counts().autodiff
 
-    track_mind_autodiff_instructions.setup = _mind_counts  # type: ignore[attr-defined]
-    track_mind_autodiff_instructions.unit = "instructions"  # type: ignore[attr-defined]
-
     def time_pytorch_backward(self, mind: dict[int, ChainMind], N: int) -> None:
         """Tier: per-iteration gradient execution. Timer: `loss.backward()` alone on
         the N-layer chain's forward graph recorded in setup, CPU."""
         self.loss.backward()
 
+    @with_attributes(setup=_warm_up, repeat=(1, 5, 10.0), min_run_count=1, timeout=300)
     def time_pytorch_aot_capture(self, mind: dict[int, ChainMind], N: int) -> None:
         """Tier: gradient generation, one-time (MIND's peer). Timer: a fresh
         `aot_function` capture with no-op compilers of the N-layer chain, called once:
@@ -145,8 +145,3 @@ class ReluMatmulChain:
         the captured forward; CPU (as pytorch_autograd.AotCapture). About 10 s at
         N=1000: one sample per round, two rounds."""
         capture_joint_graph(self.forward, self.inputs)
-
-    time_pytorch_aot_capture.setup = _warm_up  # type: ignore[attr-defined]
-    time_pytorch_aot_capture.repeat = (1, 5, 10.0)  # type: ignore[attr-defined]
-    time_pytorch_aot_capture.min_run_count = 1  # type: ignore[attr-defined]
-    time_pytorch_aot_capture.timeout = 300  # type: ignore[attr-defined]

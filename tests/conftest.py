@@ -98,6 +98,16 @@ def isolated_environment(home: Path, mind_repo: Path) -> dict[str, str]:
     return environment
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests of the session's real asv run are slow; so are those that fetch from npm."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "published_history" in fixtures:
+            item.add_marker(pytest.mark.slow)
+        if "npm_cache" in fixtures:
+            item.add_marker(pytest.mark.npm)
+
+
 @pytest.fixture(scope="session")
 def published_history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublishedHistory]:
     base = tmp_path_factory.mktemp("asv-history")

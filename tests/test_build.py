@@ -25,6 +25,9 @@ MAIN = (
     'if cfg!(feature = "autodiff") {{ "ad" }} else {{ "-" }}); }}\n'
 )
 
+# Every test here compiles a Rust crate.
+pytestmark = pytest.mark.cargo
+
 
 def write_crate(root: Path, features: str, broken: bool = False) -> Path:
     (root / "src" / "bin").mkdir(parents=True)

@@ -98,6 +98,7 @@ def test_missing_valgrind_is_a_skip_saying_how_to_install_it(
         benchmark.setup(counted, "small_mlp")
 
 
+@pytest.mark.cargo
 def test_autodiff_instructions_follow_the_autodiff_work_alone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -24,6 +24,9 @@ from tests.ir_samples import EMIT_IR, GRAD_IR, SMALL_MLP_PRIMAL
 CARGO = shutil.which("cargo")
 VALGRIND = shutil.which("valgrind")
 
+# Every test here compiles a Rust crate.
+pytestmark = pytest.mark.cargo
+
 
 GRAD_ARGS = ("--autodiff", "--emit-grad-ir", "--func", "main")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.mind_cli import prepared
+from benchmarks.common import prepared
 from benchmarks.mind_counts import PeakMemory
 from mind_runner.measure.peak_memory import (
     GnuTimeMissing,
@@ -79,6 +79,7 @@ def test_missing_or_foreign_time_is_a_skip_saying_how_to_install_it(
         PeakMemory().setup("small_mlp")  # asv: skipped, before any MIND is looked for
 
 
+@pytest.mark.cargo
 def test_mindc_peak_rss_benchmark_measures_the_mindc_process(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

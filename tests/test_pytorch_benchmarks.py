@@ -8,8 +8,9 @@ from collections.abc import Callable
 import pytest
 import torch
 
-import benchmarks.pytorch_autograd as pytorch_autograd
-from benchmarks.pytorch_autograd import AotCapture, Backward, SavedTensors, positional_forward
+import benchmarks.common as common
+from benchmarks.common import positional_forward
+from benchmarks.pytorch_autograd import AotCapture, Backward, SavedTensors
 from mind_runner.mind.models import SEED_MODELS, Model
 
 FLOAT32 = 4
@@ -43,7 +44,7 @@ def test_saved_tensor_bytes_are_what_backward_needs_from_the_shapes() -> None:
 def recording_compiler(
     graphs: list[torch.fx.GraphModule],
 ) -> Callable[[torch.fx.GraphModule, object], object]:
-    no_op = pytorch_autograd.no_op_compiler
+    no_op = common.no_op_compiler
 
     def recording(graph: torch.fx.GraphModule, inputs: object) -> object:
         graphs.append(graph)
@@ -60,7 +61,7 @@ def test_every_sample_is_a_fresh_capture(monkeypatch: pytest.MonkeyPatch) -> Non
     graphs: list[torch.fx.GraphModule] = []
     benchmark = AotCapture()
     benchmark.setup("matmul_chain", "cpu")  # includes a throw-away warm-up capture
-    monkeypatch.setattr(pytorch_autograd, "no_op_compiler", recording_compiler(graphs))
+    monkeypatch.setattr(common, "no_op_compiler", recording_compiler(graphs))
     benchmark.time_pytorch_aot_capture("matmul_chain", "cpu")
     benchmark.time_pytorch_aot_capture("matmul_chain", "cpu")
     # One forward graph per call: nothing cached between samples. (The backward

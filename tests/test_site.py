@@ -207,6 +207,7 @@ def test_published_site_loads_everything_from_its_own_folder(
         assert (html / "vendor" / "bootstrap@3.1.1" / "dist" / "fonts" / font).is_file()
 
 
+@pytest.mark.browser
 def test_graph_page_renders_in_chromium_with_no_network(
     published_history: PublishedHistory, tmp_path: Path
 ) -> None:
@@ -240,6 +241,7 @@ def test_graph_page_renders_in_chromium_with_no_network(
     assert all(count >= 50 for count in drawn.values()), drawn
 
 
+@pytest.mark.browser
 def test_asv_pages_as_shipped_fail_in_the_same_browser(
     published_history: PublishedHistory, tmp_path: Path
 ) -> None:

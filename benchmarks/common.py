@@ -1,0 +1,129 @@
+"""What the benchmark modules share (scipy's `benchmarks/common.py` is the model).
+
+asv imports every module here; only classes with `time_`/`track_` methods become
+benchmarks, so this module defines none. Benchmark modules import from here and
+never from each other.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from mind_runner.measure.callgrind import count_instructions, find_valgrind
+from mind_runner.measure.environment import FIXED_ENVIRONMENT
+from mind_runner.measure.repeated import RepeatedRuns
+from mind_runner.mind.driver import MindDriver, PreparedModel, Stage
+from mind_runner.mind.models import SEED_MODELS, Model
+
+if TYPE_CHECKING:
+    import torch
+
+MODELS = list(SEED_MODELS)
+"""The seed's three models, the `model` parameter of every per-model benchmark."""
+RUNS = 3
+"""Runs behind each count and peak: the median is kept, the spread recorded."""
+
+Function = TypeVar("Function", bound=Callable[..., Any])
+
+
+def with_attributes(**attributes: Any) -> Callable[[Function], Function]:
+    """Set asv's per-benchmark attributes (`unit`, `timeout`, `setup`, ...) on a method."""
+
+    def decorate(function: Function) -> Function:
+        for name, value in attributes.items():
+            setattr(function, name, value)
+        return function
+
+    return decorate
+
+
+# --- MIND's CLI --------------------------------------------------------------------
+
+
+@cache
+def prepared(model: str) -> tuple[MindDriver, PreparedModel]:
+    """Driver and checked program, once per benchmark process (setup runs per sample)."""
+    driver = MindDriver.locate()
+    return driver, driver.prepare(SEED_MODELS[model])
+
+
+def run_mindc(command: list[str]) -> None:
+    completed = subprocess.run(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=FIXED_ENVIRONMENT,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"{command} exited {completed.returncode} after passing setup")
+
+
+@dataclass(frozen=True)
+class StageCounts:
+    """One program's front-end and gradient calls, each counted RUNS times."""
+
+    front_end: RepeatedRuns
+    gradient: RepeatedRuns
+
+    @property
+    def autodiff(self) -> int:
+        """What `--autodiff --emit-grad-ir` adds to `--emit-ir`: the gradient work alone."""
+        return self.gradient.median - self.front_end.median
+
+    @property
+    def autodiff_spread_percent(self) -> float:
+        """How far run-to-run wobble could move the autodiff figure, in % of it."""
+        wobble = self.gradient.spread + self.front_end.spread
+        return 100.0 * wobble / self.autodiff if self.autodiff > 0 else 0.0
+
+
+def count_stages(driver: MindDriver, case: PreparedModel, runs: int = RUNS) -> StageCounts:
+    valgrind = find_valgrind()
+    return StageCounts(
+        front_end=count_instructions(
+            driver.command(Stage.FRONT_END, case.program), runs=runs, valgrind=valgrind
+        ),
+        gradient=count_instructions(
+            driver.command(Stage.GRADIENT, case.program), runs=runs, valgrind=valgrind
+        ),
+    )
+
+
+# --- PyTorch's AOTAutograd ---------------------------------------------------------
+
+
+def no_op_compiler(graph: torch.fx.GraphModule, example_inputs: object) -> Callable[..., object]:
+    """AOTAutograd's compiler hook, doing nothing: the captured graph runs as traced."""
+    from functorch.compile import make_boxed_func
+
+    return make_boxed_func(graph.forward)  # type: ignore[no-any-return]
+
+
+def positional_forward(case: Model) -> Callable[..., torch.Tensor]:
+    """The case's forward over positional tensors, the form AOTAutograd traces."""
+    names = [p.name for p in case.params]
+
+    def forward(*tensors: torch.Tensor) -> torch.Tensor:
+        return case.torch_forward(dict(zip(names, tensors, strict=True)))
+
+    return forward
+
+
+def capture_joint_graph(forward: Callable[..., torch.Tensor], inputs: list[torch.Tensor]) -> None:
+    """A fresh AOTAutograd capture: wrapping traces nothing, the first call traces it all."""
+    from functorch.compile import aot_function
+
+    aot_function(forward, fw_compiler=no_op_compiler, bw_compiler=no_op_compiler)(*inputs)
+
+
+@cache
+def warm_up_aot_autograd() -> None:
+    """One throw-away capture per process: first-use imports are no capture's cost."""
+    import torch
+
+    capture_joint_graph(lambda x: (x * x).sum(), [torch.ones(2, requires_grad=True)])
