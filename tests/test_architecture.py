@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mind_runner.report.measures import MEASURES, Measure, Unit
+from mind_runner.report.measures import MEASURES, ReportedBenchmark, Unit
 from mind_runner.report.text import COUNT_HEADERS
 from tests.conftest import PROJECT_ROOT, PublishedHistory
 
@@ -139,7 +139,7 @@ def test_every_benchmark_the_report_reads_exists_with_its_unit(
 
 
 @pytest.mark.parametrize("measure", MEASURES, ids=lambda m: m.key)
-def test_report_benchmarks_are_defined_in_the_benchmark_modules(measure: Measure) -> None:
+def test_report_benchmarks_are_defined_in_the_benchmark_modules(measure: ReportedBenchmark) -> None:
     """The quick form of the test above: the class and method exist."""
     module, class_name, method = measure.benchmark.rsplit(".", 2)
     cls = getattr(importlib.import_module(f"benchmarks.{module}"), class_name)

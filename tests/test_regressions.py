@@ -56,7 +56,7 @@ def test_the_planted_3x_step_is_named_with_commit_values_ratio_and_link(
         assert f"link:    {conf.show_commit_url}{slow.sha}" in block
         match = VALUES.search(block)
         assert match, block
-        before, after, ratio, latest = (float(value) for value in match.groups())
+        before, after, ratio, latest = (float(v.replace(",", "")) for v in match.groups())
         old = {benchmark_values(results[c.sha], AUTODIFF)[(model,)] for c in old_level}
         new = {benchmark_values(results[c.sha], AUTODIFF)[(model,)] for c in new_level}
         assert before in old and after in new and latest in new, (before, after, old, new)

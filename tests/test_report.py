@@ -21,7 +21,8 @@ import pytest
 from mind_runner.commands import cli
 from mind_runner.commands import config as project_config
 from mind_runner.report.measures import DEFAULT_ITERATIONS, SEED_JSON_NAME
-from mind_runner.report.text import format_ratio, format_time
+from mind_runner.report.text import format_ratio
+from mind_runner.util.numbers import format_time
 from tests.conftest import PublishedHistory
 
 MACHINE = "box"

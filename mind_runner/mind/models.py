@@ -93,11 +93,11 @@ class Model:
         visit(self.result)
         return counts
 
-    def torch_parameters(self, device: str = "cpu", seed: int = 0) -> dict[str, torch.Tensor]:
+    def torch_parameters(self, device: str = "cpu", rng_seed: int = 0) -> dict[str, torch.Tensor]:
         """Seeded random leaves that require grad (values do not change the graph's cost)."""
         import torch
 
-        generator = torch.Generator(device="cpu").manual_seed(seed)
+        generator = torch.Generator(device="cpu").manual_seed(rng_seed)
         return {
             p.name: torch.randn(p.shape, generator=generator).to(device).requires_grad_(True)
             for p in self.params

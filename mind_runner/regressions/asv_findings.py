@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mind_runner.util.errors import UserError
+from mind_runner.util.numbers import format_with_unit
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Step:
         return f"{self.benchmark}({params})" if params else self.benchmark
 
 
-def _plain(value: str) -> str:
+def _param_from_repr(value: str) -> str:
     """asv stores parameter values as Python reprs: 'small_mlp' -> small_mlp."""
     try:
         return str(ast.literal_eval(value))
@@ -98,7 +99,7 @@ def load_steps(html_dir: Path) -> list[Step]:
                 itertools.islice(itertools.product(*benchmark["params"]), param_index, None)
             )
             params = tuple(
-                (str(n), _plain(v))
+                (str(n), _param_from_repr(v))
                 for n, v in zip(benchmark["param_names"], combination, strict=True)
             )
         for rev_before, rev_after, before, after in jumps:
@@ -124,15 +125,6 @@ def load_steps(html_dir: Path) -> list[Step]:
     return steps
 
 
-def _value(value: float, unit: str) -> str:
-    from asv.util import human_value
-
-    if unit in ("seconds", "bytes"):
-        return str(human_value(value, unit))
-    text = f"{value:.0f}" if float(value).is_integer() else f"{value:.6g}"
-    return f"{text} {unit}".strip()
-
-
 def describe(step: Step, hash_length: int = 8) -> str:
     """A few lines: what got slower, where, by how much, and the link to the commit."""
     short = step.first_slow[:hash_length]
@@ -145,9 +137,11 @@ def describe(step: Step, hash_length: int = 8) -> str:
             f"  commits: {good}..{short} (last at the old level .. first at the new one; "
             "the step is in this range)"
         )
+    before, after, latest = (
+        format_with_unit(v, step.unit) for v in (step.before, step.after, step.latest)
+    )
     lines.append(
-        f"  before:  {_value(step.before, step.unit)}   after: {_value(step.after, step.unit)}"
-        f"   ratio: {step.ratio:.2f}x   latest: {_value(step.latest, step.unit)}"
+        f"  before:  {before}   after: {after}   ratio: {step.ratio:.2f}x   latest: {latest}"
     )
     lines.append(f"  link:    {step.commit_url}")
     if step.compare_url:

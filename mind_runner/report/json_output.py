@@ -17,7 +17,7 @@ from mind_runner.report.measures import (
     MEASURES,
     MODELS,
     NO_EXECUTOR,
-    Measure,
+    ReportedBenchmark,
     Tier,
     Unit,
 )
@@ -41,7 +41,7 @@ def _us(seconds: float | None) -> float | None:
     return None if seconds is None else seconds * US
 
 
-def figure_json(figure: Figure, measure: Measure) -> dict[str, Any]:
+def figure_json(figure: Figure, measure: ReportedBenchmark) -> dict[str, Any]:
     """A figure with its tier and statistics; the seed's two keys first."""
     data: dict[str, Any] = {}
     value = figure.value if figure.ok else None

@@ -19,7 +19,7 @@ NO_EXECUTOR = "no gradient executor in MIND's CLI"
 
 
 class Tier(Enum):
-    """Only figures of one tier are compared with each other (DESIGN.md)."""
+    """Only figures of one tier are compared with each other (README.md, "Glossary": tier)."""
 
     GENERATION = "gradient generation (one-time)"
     ITERATION = "per-iteration gradient execution"
@@ -35,7 +35,7 @@ class Unit(Enum):
 
 
 @dataclass(frozen=True)
-class Measure:
+class ReportedBenchmark:
     """One asv benchmark the report reads, and what kind of figure it is."""
 
     key: str
@@ -49,35 +49,35 @@ class Measure:
 
 
 MEASURES = (
-    Measure(
+    ReportedBenchmark(
         "mind_gradient",
         "MIND gradient IR generation",
         "mind_cli.GradientGeneration.time_mind_gradient_ir",
         Tier.GENERATION,
         Unit.SECONDS,
     ),
-    Measure(
+    ReportedBenchmark(
         "mind_startup",
         "MIND start-up (mindc --version)",
         "mind_cli.CliStages.time_startup",
         Tier.PROCESS,
         Unit.SECONDS,
     ),
-    Measure(
+    ReportedBenchmark(
         "mind_front_end",
         "MIND front end (mindc --emit-ir)",
         "mind_cli.CliStages.time_front_end",
         Tier.PROCESS,
         Unit.SECONDS,
     ),
-    Measure(
+    ReportedBenchmark(
         "mind_gradient_ir_instructions",
         "MIND gradient IR size",
         "mind_cli.GradientGeneration.track_gradient_ir_instructions",
         Tier.COUNT,
         Unit.INSTRUCTIONS,
     ),
-    Measure(
+    ReportedBenchmark(
         "mind_gradient_call_instructions",
         "MIND gradient call, instructions retired",
         "mind_counts.InstructionCounts.track_gradient_call_instructions",
@@ -85,14 +85,14 @@ MEASURES = (
         Unit.INSTRUCTIONS,
         spread="mind_gradient_call_spread",
     ),
-    Measure(
+    ReportedBenchmark(
         "mind_front_end_instructions",
         "MIND front end, instructions retired",
         "mind_counts.InstructionCounts.track_front_end_instructions",
         Tier.COUNT,
         Unit.INSTRUCTIONS,
     ),
-    Measure(
+    ReportedBenchmark(
         "mind_autodiff_instructions",
         "MIND autodiff share, instructions retired",
         "mind_counts.InstructionCounts.track_autodiff_instructions",
@@ -100,7 +100,7 @@ MEASURES = (
         Unit.INSTRUCTIONS,
         spread="mind_autodiff_spread",
     ),
-    Measure(
+    ReportedBenchmark(
         "mind_gradient_call_spread",
         "MIND gradient call, run-to-run spread",
         "mind_counts.InstructionCounts.track_gradient_call_spread_percent",
@@ -108,7 +108,7 @@ MEASURES = (
         Unit.PERCENT,
         hidden=True,
     ),
-    Measure(
+    ReportedBenchmark(
         "mind_autodiff_spread",
         "MIND autodiff share, run-to-run spread",
         "mind_counts.InstructionCounts.track_autodiff_spread_percent",
@@ -116,14 +116,14 @@ MEASURES = (
         Unit.PERCENT,
         hidden=True,
     ),
-    Measure(
+    ReportedBenchmark(
         "mind_peak_rss",
         "mindc peak RSS",
         "mind_counts.PeakMemory.track_mindc_peak_rss_bytes",
         Tier.COUNT,
         Unit.BYTES,
     ),
-    Measure(
+    ReportedBenchmark(
         "pytorch_backward",
         "PyTorch backward",
         "pytorch_autograd.Backward.time_pytorch_backward",
@@ -131,7 +131,7 @@ MEASURES = (
         Unit.SECONDS,
         pytorch=True,
     ),
-    Measure(
+    ReportedBenchmark(
         "pytorch_forward_backward",
         "PyTorch forward+backward",
         "pytorch_autograd.Backward.time_pytorch_forward_backward",
@@ -139,7 +139,7 @@ MEASURES = (
         Unit.SECONDS,
         pytorch=True,
     ),
-    Measure(
+    ReportedBenchmark(
         "pytorch_aot_capture",
         "PyTorch AOT capture",
         "pytorch_autograd.AotCapture.time_pytorch_aot_capture",
@@ -147,7 +147,7 @@ MEASURES = (
         Unit.SECONDS,
         pytorch=True,
     ),
-    Measure(
+    ReportedBenchmark(
         "pytorch_saved_tensor_bytes",
         "PyTorch saved tensors",
         "pytorch_autograd.SavedTensors.track_saved_tensor_bytes",

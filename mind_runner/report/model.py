@@ -4,7 +4,7 @@ Users of MIND's `benchmark_real_autograd.py` expect its table and its
 `real_autograd_results.json`. Its headline ratio divides PyTorch's per-iteration
 backward by MIND's one-time gradient generation, so the report reproduces it with
 that label, then sets beside it the comparisons of like with like (see
-DESIGN.md, "tiers") and the training-loop arithmetic with what it leaves out.
+README.md, "Glossary": tier) and the training-loop arithmetic with what it leaves out.
 A figure asv did not record (skipped, failed, never run) reads as such, never 0.
 
 This module holds the model (every figure, read once from one commit's results);

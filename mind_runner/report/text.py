@@ -20,6 +20,7 @@ from mind_runner.report.model import (
     sample_count,
 )
 from mind_runner.results.asv_results import Figure, Status
+from mind_runner.util.numbers import format_quantity, format_time
 from mind_runner.util.text import format_date
 
 RULE = "=" * 80
@@ -40,16 +41,6 @@ Pairs = Sequence[tuple[str, str]]
 # --- numbers as text -------------------------------------------------------------
 
 
-def format_time(seconds: float) -> str:
-    """The seed's format_time, from asv's seconds: µs below 1 ms, ms below 1 s, else s."""
-    us = seconds * 1_000_000
-    if abs(us) < 1000:
-        return f"{us:.1f} µs"
-    if abs(us) < 1_000_000:
-        return f"{us / 1000:.2f} ms"
-    return f"{us / 1_000_000:.2f} s"
-
-
 def format_ratio(ratio: float | None) -> str:
     """The seed's `1.23` and multiplication sign; two significant digits below 0.1."""
     if ratio is None:
@@ -58,16 +49,7 @@ def format_ratio(ratio: float | None) -> str:
 
 
 def format_value(value: float, unit: Unit) -> str:
-    if unit is Unit.SECONDS:
-        return format_time(value)
-    if unit is Unit.BYTES:
-        for size, name in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-            if abs(value) >= size:
-                return f"{value / size:.2f} {name}"
-        return f"{value:.0f} B"
-    if unit is Unit.PERCENT:
-        return f"{value:.2f} %"
-    return f"{value:,.0f}"
+    return format_quantity(value, unit.value)
 
 
 def cell(figure: Figure, unit: Unit, commit: str) -> str:
