@@ -1,0 +1,1 @@
+"""asv's build, install and uninstall hooks: cargo at one commit, the build manifest."""

@@ -1,0 +1,1 @@
+"""Everything that knows MIND: models, program dialects, gradient IR, the mindc driver."""

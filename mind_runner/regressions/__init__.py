@@ -1,0 +1,1 @@
+"""Steps in the history of a figure, said so a MIND developer can act on them."""

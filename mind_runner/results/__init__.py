@@ -1,0 +1,1 @@
+"""asv's result files and MIND's git history, read through asv's own API."""

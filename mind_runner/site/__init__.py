@@ -1,0 +1,1 @@
+"""The published asv site, made to work without network."""
