@@ -1,0 +1,408 @@
+"""A reference executor for MIND's printed IR, on PyTorch CPU eager ops.
+
+MIND cannot execute its own gradient IR, and op counts cannot tell a right
+gradient from a wrong one, so the printed module is run here, value by value.
+Shapes and dtypes are checked strictly, as printed: an instruction whose
+operands do not fit is a finding (a misfit), never silently repaired, and
+whatever depends on it is "not evaluated" (not counted again). The one
+liberty, the SEED reading, is named in every result.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from mind_runner.gradient_ir import Instruction, IRModule
+
+
+class Reading(enum.Enum):
+    """How the printed module is read."""
+
+    AS_PRINTED = "as printed"
+    # The scalar seed of the target `sum` (`const.i64 1`) stands for float32
+    # ones shaped like the summed tensor: MIND prints no broadcast for it.
+    SEED = "seed"
+
+
+class FindingKind(enum.Enum):
+    MISFIT = "misfit"  # operands do not fit the op as printed (shape, dtype, rank)
+    UNSUPPORTED = "unsupported"  # an op (or constant) this executor cannot run
+    UNDEFINED = "undefined"  # an operand that is not defined before its use
+    MALFORMED = "malformed"  # operand text of a known op that cannot be read
+    NO_SEED = "no seed"  # the SEED reading was asked for but does not apply
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: FindingKind
+    value_id: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = "" if self.value_id is None else f"%{self.value_id}: "
+        return f"{where}{self.message}"
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What running a module gave: values, findings, and which reading was used."""
+
+    reading: Reading
+    values: Mapping[int, torch.Tensor]
+    findings: tuple[Finding, ...]
+    not_evaluated: tuple[int, ...]
+
+    @property
+    def misfit_count(self) -> int:
+        """Instructions whose operands do not fit as printed (dependents not counted)."""
+        return sum(1 for f in self.findings if f.kind is FindingKind.MISFIT)
+
+
+class _Misfit(Exception):
+    """Raised by an op when its operands do not fit; the message is the finding."""
+
+
+class _Unsupported(Exception):
+    """Raised when printed text is valid MIND but cannot be executed here."""
+
+
+_DTYPES: dict[str, torch.dtype] = {
+    "F32": torch.float32,
+    "F64": torch.float64,
+    "F16": torch.float16,
+    "BF16": torch.bfloat16,
+    "I32": torch.int32,
+    "I64": torch.int64,
+}
+_DTYPE_NAMES = {dtype: name for name, dtype in _DTYPES.items()}
+_ID = r"%(?P<{}>\d+)"
+_A, _B = _ID.format("a"), _ID.format("b")
+_LIST = r"\[(?P<{}>[^\]]*)\]"
+_CONST_TENSOR = re.compile(
+    r"(?P<dtype>\w+) \[(?P<dims>[^\]]*)\] fill=(?:Some\((?P<fill>[^)]*)\)|(?P<none>None))"
+)
+
+
+def _describe(value_id: int, tensor: torch.Tensor) -> str:
+    dtype = _DTYPE_NAMES.get(tensor.dtype, str(tensor.dtype))
+    return f"%{value_id} {dtype} {list(tensor.shape)}"
+
+
+def _same_dtype(ids: Sequence[int], args: Sequence[torch.Tensor]) -> list[str]:
+    if args[0].dtype == args[1].dtype:
+        return []
+    return [f"dtypes differ ({_describe(ids[0], args[0])}, {_describe(ids[1], args[1])})"]
+
+
+def _broadcasts(a: torch.Size, b: torch.Size) -> bool:
+    """numpy's rule (MIND's too): trailing dimensions equal, or one of them 1."""
+    return all(x == y or 1 in (x, y) for x, y in zip(reversed(a), reversed(b), strict=False))
+
+
+def _int_list(text: str, what: str) -> list[int]:
+    try:
+        return [int(item) for item in text.split(",") if item.strip()]
+    except ValueError:
+        raise _Misfit(f"{what}=[{text}] is not a list of integers") from None
+
+
+def _elementwise(
+    function: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+) -> Callable[[str, Sequence[int], Sequence[torch.Tensor], re.Match[str]], torch.Tensor]:
+    def run(
+        op: str, ids: Sequence[int], args: Sequence[torch.Tensor], _: re.Match[str]
+    ) -> torch.Tensor:
+        problems = _same_dtype(ids, args)
+        if not _broadcasts(args[0].shape, args[1].shape):
+            problems.append(
+                f"shapes {list(args[0].shape)} and {list(args[1].shape)} do not broadcast"
+            )
+        if problems:
+            raise _Misfit(f"{op}: " + "; ".join(problems))
+        return function(args[0], args[1])
+
+    return run
+
+
+def _divide(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    # MIND's integers divide like Rust's `/` (truncating).
+    if a.is_floating_point():
+        return a / b
+    return torch.div(a, b, rounding_mode="trunc")
+
+
+def _matmul(
+    op: str, ids: Sequence[int], args: Sequence[torch.Tensor], _: re.Match[str]
+) -> torch.Tensor:
+    a, b = args
+    problems = _same_dtype(ids, args)
+    for value_id, tensor in zip(ids, args, strict=True):
+        if tensor.dim() < 1:
+            problems.append(f"{_describe(value_id, tensor)} has rank 0, matmul needs rank >= 1")
+    if a.dim() >= 1 and b.dim() >= 1:
+        inner_b = b.shape[-2] if b.dim() >= 2 else b.shape[0]
+        if a.shape[-1] != inner_b:
+            problems.append(
+                f"inner dimensions differ ({_describe(ids[0], a)} @ {_describe(ids[1], b)})"
+            )
+    if problems:
+        raise _Misfit("matmul: " + "; ".join(problems))
+    return torch.matmul(a, b)
+
+
+def _transpose(
+    op: str, ids: Sequence[int], args: Sequence[torch.Tensor], match: re.Match[str]
+) -> torch.Tensor:
+    perm = _int_list(match["perm"], "perm")
+    if sorted(perm) != list(range(args[0].dim())):
+        raise _Misfit(
+            f"transpose: perm={perm} is not a permutation of the axes of "
+            + _describe(ids[0], args[0])
+        )
+    return args[0].permute(perm)
+
+
+def _sum(
+    op: str, ids: Sequence[int], args: Sequence[torch.Tensor], match: re.Match[str]
+) -> torch.Tensor:
+    (src,) = args
+    axes = _int_list(match["axes"], "axes") or list(range(src.dim()))  # [] means all (MIND)
+    # MIND's IR verifier rejects negative axes; its shape rules reject repeats.
+    if any(not 0 <= axis < src.dim() for axis in axes) or len(set(axes)) != len(axes):
+        raise _Misfit(f"sum: axes={axes} do not fit {_describe(ids[0], src)}")
+    if not axes:
+        return src.clone()
+    return src.sum(dim=axes, keepdim=match["keepdims"] == "true")
+
+
+def _relu(
+    op: str, ids: Sequence[int], args: Sequence[torch.Tensor], _: re.Match[str]
+) -> torch.Tensor:
+    return torch.relu(args[0])
+
+
+def _relu_grad(
+    op: str, ids: Sequence[int], args: Sequence[torch.Tensor], _: re.Match[str]
+) -> torch.Tensor:
+    """`relu_grad %grad %src` = grad where src > 0, else 0 (MIND: select(src > 0, grad, 0))."""
+    grad, src = args
+    problems = _same_dtype(ids, args)
+    if grad.shape != src.shape:  # MIND lowers it as a shape-preserving map, no broadcast
+        problems.append(
+            f"shapes differ ({_describe(ids[0], grad)}, {_describe(ids[1], src)}), "
+            "relu_grad does not broadcast"
+        )
+    if problems:
+        raise _Misfit("relu_grad: " + "; ".join(problems))
+    return torch.where(src > 0, grad, torch.zeros_like(grad))
+
+
+def _const_i64(
+    op: str, ids: Sequence[int], args: Sequence[torch.Tensor], match: re.Match[str]
+) -> torch.Tensor:
+    return torch.tensor(int(match["value"]), dtype=torch.int64)
+
+
+def _const_f64(
+    op: str, ids: Sequence[int], args: Sequence[torch.Tensor], match: re.Match[str]
+) -> torch.Tensor:
+    return torch.tensor(float(match["value"]), dtype=torch.float64)
+
+
+def _const_tensor(
+    op: str, ids: Sequence[int], args: Sequence[torch.Tensor], match: re.Match[str]
+) -> torch.Tensor:
+    dtype, shape = _tensor_type(match)
+    if match["none"] is not None:
+        raise _Unsupported("const.tensor with fill=None has no values (bind one)")
+    return torch.full(shape, float(match["fill"]), dtype=dtype)
+
+
+def _tensor_type(match: re.Match[str]) -> tuple[torch.dtype, tuple[int, ...]]:
+    if match["dtype"] not in _DTYPES:
+        raise _Unsupported(f"const.tensor of dtype {match['dtype']} cannot be executed")
+    dims = [d.strip().strip('"') for d in match["dims"].split(",") if d.strip()]
+    if not all(d.isdigit() for d in dims):
+        raise _Unsupported(f"const.tensor with a symbolic shape {dims} cannot be executed")
+    return _DTYPES[match["dtype"]], tuple(int(d) for d in dims)
+
+
+_Run = Callable[[str, Sequence[int], Sequence[torch.Tensor], re.Match[str]], torch.Tensor]
+
+# op -> (syntax of its printed operands, what it computes); operands are groups a, b.
+_OPS: dict[str, tuple[re.Pattern[str], _Run]] = {
+    "const.i64": (re.compile(r"(?P<value>-?\d+)"), _const_i64),
+    "const.f64": (
+        re.compile(r"(?P<value>-?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|inf|nan))"),
+        _const_f64,
+    ),
+    "const.tensor": (_CONST_TENSOR, _const_tensor),
+    "add": (re.compile(f"{_A}, {_B}"), _elementwise(torch.add)),
+    "sub": (re.compile(f"{_A}, {_B}"), _elementwise(torch.sub)),
+    "mul": (re.compile(f"{_A}, {_B}"), _elementwise(torch.mul)),
+    "div": (re.compile(f"{_A}, {_B}"), _elementwise(_divide)),
+    "matmul": (re.compile(f"{_A}, {_B}"), _matmul),
+    "transpose": (re.compile(f"{_A} perm={_LIST.format('perm')}"), _transpose),
+    "sum": (
+        re.compile(f"{_A} axes={_LIST.format('axes')} keepdims=(?P<keepdims>true|false)"),
+        _sum,
+    ),
+    "relu": (re.compile(_A), _relu),
+    "relu_grad": (re.compile(f"{_A} {_B}"), _relu_grad),
+}
+
+
+def parameter_ids(module: IRModule) -> tuple[int, ...]:
+    """The parameters: the primal `const.tensor`s, in declaration order."""
+    return tuple(i.value_id for i in module.primal if i.op == "const.tensor")
+
+
+def bind_in_order(module: IRModule, tensors: Sequence[torch.Tensor]) -> dict[int, torch.Tensor]:
+    """Bindings for `execute` from tensors given in parameter order."""
+    ids = parameter_ids(module)
+    if len(tensors) != len(ids):
+        raise ValueError(f"the module has {len(ids)} parameters, {len(tensors)} tensors given")
+    return dict(zip(ids, tensors, strict=True))
+
+
+def _check_bindings(module: IRModule, bindings: Mapping[int, torch.Tensor]) -> None:
+    declared = {i.value_id: i for i in module.primal if i.op == "const.tensor"}
+    for value_id, tensor in bindings.items():
+        if value_id not in declared:
+            raise ValueError(f"%{value_id} is not a parameter (a primal const.tensor)")
+        match = _CONST_TENSOR.fullmatch(declared[value_id].operands)
+        if match is None:
+            raise ValueError(f"%{value_id}: cannot read {declared[value_id].operands!r}")
+        try:
+            dtype, shape = _tensor_type(match)
+        except _Unsupported as error:
+            raise ValueError(f"%{value_id}: {error}") from None
+        if tensor.dtype != dtype or tuple(tensor.shape) != shape:
+            raise ValueError(
+                f"%{value_id} is declared {match['dtype']} {list(shape)}, "
+                f"bound to {_describe(value_id, tensor)}"
+            )
+
+
+def _seed(module: IRModule) -> tuple[int, int] | str:
+    """(seed id, summed id) when the SEED reading applies, else why it does not."""
+    if not module.gradient or not module.outputs:
+        return "no gradient instructions after an output"
+    target = next((i for i in module.primal if i.value_id == module.outputs[-1]), None)
+    if target is None or target.op != "sum":
+        return f"the target %{module.outputs[-1]} is not a `sum`"
+    first = module.gradient[0]
+    value = first.operands.strip()
+    if first.op not in ("const.i64", "const.f64") or _as_float(value) != 1.0:
+        return f"the first gradient instruction %{first.value_id} is not a scalar constant 1"
+    summed = re.match(r"%(\d+)", target.operands)
+    if summed is None:
+        return f"cannot read the operand of the target %{target.value_id}"
+    return first.value_id, int(summed[1])
+
+
+def _as_float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def execute(
+    module: IRModule,
+    reading: Reading = Reading.AS_PRINTED,
+    bindings: Mapping[int, torch.Tensor] | None = None,
+) -> Execution:
+    """Run every instruction (primal, then gradient) and collect what does not fit.
+
+    `bindings` maps parameter value ids to tensors (of the printed dtype and
+    shape) that replace MIND's constant fills; see `bind_in_order`.
+    """
+    bound = dict(bindings or {})
+    _check_bindings(module, bound)
+    findings: list[Finding] = []
+    seed: tuple[int, int] | None = None
+    if reading is Reading.SEED:
+        found = _seed(module)
+        if isinstance(found, str):
+            findings.append(Finding(FindingKind.NO_SEED, None, f"read as printed: {found}"))
+            reading = Reading.AS_PRINTED
+        else:
+            seed = found
+    instructions = (*module.primal, *module.gradient)
+    defined_anywhere = {i.value_id for i in instructions}
+    values: dict[int, torch.Tensor] = {}
+    failed: set[int] = set()
+    not_evaluated: list[int] = []
+    with torch.no_grad():
+        for instruction in instructions:
+            finding = _step(
+                instruction, values, failed, not_evaluated, defined_anywhere, bound, seed
+            )
+            if finding is not None:
+                findings.append(finding)
+    return Execution(reading, values, tuple(findings), tuple(not_evaluated))
+
+
+def _step(
+    instruction: Instruction,
+    values: dict[int, torch.Tensor],
+    failed: set[int],
+    not_evaluated: list[int],
+    defined_anywhere: set[int],
+    bound: Mapping[int, torch.Tensor],
+    seed: tuple[int, int] | None,
+) -> Finding | None:
+    """Evaluate one instruction into `values`, or say why it was not."""
+    value_id, op = instruction.value_id, instruction.op
+    if value_id in values or value_id in failed:
+        return Finding(FindingKind.MALFORMED, value_id, f"%{value_id} is defined twice")
+    if op not in _OPS:
+        failed.add(value_id)
+        return Finding(FindingKind.UNSUPPORTED, value_id, f"unsupported op {op} at %{value_id}")
+    syntax, run = _OPS[op]
+    match = syntax.fullmatch(instruction.operands)
+    if match is None:
+        failed.add(value_id)
+        return Finding(
+            FindingKind.MALFORMED, value_id, f"cannot read {op} operands {instruction.operands!r}"
+        )
+    ids = [int(match[g]) for g in ("a", "b") if g in syntax.groupindex]
+    if seed is not None and value_id == seed[0]:
+        ids = [seed[1]]  # the seed's shape comes from the summed tensor
+    for operand in ids:
+        if operand not in values and operand not in failed:
+            failed.add(value_id)
+            where = "before its use" if operand in defined_anywhere else "anywhere"
+            return Finding(
+                FindingKind.UNDEFINED, value_id, f"{op}: operand %{operand} is not defined {where}"
+            )
+    if any(operand in failed for operand in ids):
+        failed.add(value_id)
+        not_evaluated.append(value_id)
+        return None
+    args = [values[operand] for operand in ids]
+    if seed is not None and value_id == seed[0]:
+        values[value_id] = torch.ones(args[0].shape, dtype=torch.float32)
+        return None
+    if value_id in bound:
+        values[value_id] = bound[value_id].detach()
+        return None
+    try:
+        values[value_id] = run(op, ids, args, match)
+    except _Misfit as misfit:
+        failed.add(value_id)
+        return Finding(FindingKind.MISFIT, value_id, str(misfit))
+    except _Unsupported as unsupported:
+        failed.add(value_id)
+        return Finding(FindingKind.UNSUPPORTED, value_id, str(unsupported))
+    except RuntimeError as error:  # anything torch refuses that the checks above missed
+        failed.add(value_id)
+        return Finding(FindingKind.MISFIT, value_id, f"{op}: {error}")
+    return None
