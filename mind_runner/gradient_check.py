@@ -171,14 +171,10 @@ def _judge(
     ]
     if not candidates:
         return ParameterVerdict(name, shape, Verdict.ABSENT)
-    scale = float(reference.abs().max()) if reference.numel() else 0.0
     best: tuple[float, int] | None = None
     for value_id, candidate in candidates:
-        candidate = candidate.to(torch.float32)
-        error = _relative_error(candidate, reference, scale)
-        if torch.isfinite(candidate).all() and torch.allclose(
-            candidate, reference, rtol=RTOL, atol=ATOL_SCALE * scale
-        ):
+        error = relative_error(candidate, reference)
+        if matches(candidate, reference):
             return ParameterVerdict(name, shape, Verdict.PRESENT, value_id, error)
         if best is None or error < best[0]:
             best = (error, value_id)
@@ -186,11 +182,24 @@ def _judge(
     return ParameterVerdict(name, shape, Verdict.WRONG, best[1], best[0])
 
 
-def _relative_error(candidate: torch.Tensor, reference: torch.Tensor, scale: float) -> float:
+def _scale(reference: torch.Tensor) -> float:
+    return float(reference.abs().max()) if reference.numel() else 0.0
+
+
+def matches(candidate: torch.Tensor, reference: torch.Tensor) -> bool:
+    """Within the module's float32 tolerance (RTOL, ATOL_SCALE) of the reference."""
+    candidate = candidate.to(torch.float32)
+    return bool(torch.isfinite(candidate).all()) and torch.allclose(
+        candidate, reference, rtol=RTOL, atol=ATOL_SCALE * _scale(reference)
+    )
+
+
+def relative_error(candidate: torch.Tensor, reference: torch.Tensor) -> float:
     """max|candidate - reference| / max|reference| (0 or inf when the reference is 0)."""
     if candidate.numel() == 0:
         return 0.0
-    difference = float((candidate - reference).abs().max())
+    difference = float((candidate.to(torch.float32) - reference).abs().max())
+    scale = _scale(reference)
     if not math.isfinite(difference):
         return math.inf
     if scale == 0.0:
