@@ -139,3 +139,50 @@ SIMPLE_QUADRATIC_GRADIENT = GRAD_IR["simple_quadratic"]
 
 # --emit-ir of simple_quadratic: a correct primal module with no gradient at all.
 SIMPLE_QUADRATIC_PRIMAL_ONLY = EMIT_IR["simple_quadratic"]
+
+# A wrong rule that keeps every op count: relu_grad's operands swapped
+# (pre-activation gated by the upstream gradient instead of the reverse).
+SMALL_MLP_SWAPPED_RELU_GRAD = SMALL_MLP_GRADIENT.replace("relu_grad %14 %6", "relu_grad %6 %14")
+assert SMALL_MLP_SWAPPED_RELU_GRAD != SMALL_MLP_GRADIENT
+
+
+def relu_matmul_chain_grad_ir(layers: int, size: int = 16) -> str:
+    """What MIND's rules print for cases.relu_matmul_chain(layers, size) (let form).
+
+    Primal: one `const.tensor` per parameter (x, w0, w1, ...), then per layer
+    `matmul`, `relu`, `output`; then `sum` and its `output`. Gradient, in
+    reverse: the `const.i64 1` seed, then per layer `relu_grad upstream src`,
+    `transpose b`, `transpose a`, `matmul upstream bT`, `matmul aT upstream`.
+    """
+    lines = ["module {"]
+    next_id = 0
+
+    def emit(text: str) -> int:
+        nonlocal next_id
+        lines.append(f"  %{next_id} = {text}")
+        next_id += 1
+        return next_id - 1
+
+    dims = f'["{size}", "{size}"]'
+    params = []
+    for _ in range(layers + 1):
+        params.append(emit(f"const.tensor F32 {dims} fill=Some(1.0)"))
+        lines.append(f"  output %{params[-1]}")
+    h = params[0]
+    layer_ops = []  # (a, b, matmul, relu) per layer
+    for w in params[1:]:
+        product = emit(f"matmul %{h}, %{w}")
+        activated = emit(f"relu %{product}")
+        lines.append(f"  output %{activated}")
+        layer_ops.append((h, w, product))
+        h = activated
+    lines.append(f"  output %{emit(f'sum %{h} axes=[0, 1] keepdims=false')}")
+    upstream = emit("const.i64 1")
+    for a, b, product in reversed(layer_ops):
+        gated = emit(f"relu_grad %{upstream} %{product}")
+        b_t = emit(f"transpose %{b} perm=[1, 0]")
+        a_t = emit(f"transpose %{a} perm=[1, 0]")
+        upstream = emit(f"matmul %{gated}, %{b_t}")
+        emit(f"matmul %{a_t}, %{gated}")
+    lines.append(f"}}  // next_id = {next_id}")
+    return "\n".join(lines) + "\n\n"
