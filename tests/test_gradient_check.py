@@ -3,8 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mind_runner.cases import SEED_CASES, relu_matmul_chain
-from mind_runner.gradient_check import (
+from mind_runner.mind.gradient_check import (
     GradientCheck,
     Verdict,
     check_gradients,
@@ -14,11 +13,12 @@ from mind_runner.gradient_check import (
     reference_gradients,
     relative_error,
 )
-from mind_runner.gradient_ir import parse_module
-from mind_runner.ir_executor import Reading
+from mind_runner.mind.gradient_ir import parse_module
+from mind_runner.mind.ir_executor import Reading
+from mind_runner.mind.models import SEED_MODELS, relu_matmul_chain
 from tests import ir_samples
 
-SMALL_MLP = SEED_CASES["small_mlp"]
+SMALL_MLP = SEED_MODELS["small_mlp"]
 
 
 def verdicts(check: GradientCheck) -> dict[str, Verdict]:
@@ -53,7 +53,7 @@ def test_as_printed_reading_finds_no_gradient_at_all() -> None:
 
 @pytest.mark.parametrize("name", ["simple_quadratic", "matmul_chain"])
 def test_head_quadratic_and_matmul_chain_are_all_present(name: str) -> None:
-    case = SEED_CASES[name]
+    case = SEED_MODELS[name]
     check = check_gradients(case, parse_module(ir_samples.GRAD_IR[name]))
     assert check.incorrect == 0
     assert check.summary() == f"{len(case.params)}/{len(case.params)}"
@@ -65,7 +65,7 @@ def test_swapped_relu_grad_is_wrong_with_random_values_but_hidden_by_mind_fills(
     swapped = parse_module(ir_samples.SMALL_MLP_SWAPPED_RELU_GRAD)
     correct = parse_module(ir_samples.SMALL_MLP_GRADIENT)
 
-    random = check_gradients(SMALL_MLP, swapped, seed=3)
+    random = check_gradients(SMALL_MLP, swapped, rng_seed=3)
     assert verdicts(random)["x"] is Verdict.WRONG
     assert verdicts(random)["w1"] is Verdict.WRONG
     assert verdicts(random)["w2"] is Verdict.PRESENT
@@ -105,7 +105,7 @@ def test_relu_matmul_chain_with_a_wrong_transpose_is_wrong() -> None:
 def test_values_must_fit_the_case_and_the_module() -> None:
     module = parse_module(ir_samples.SMALL_MLP_GRADIENT)
     with pytest.raises(ValueError, match="declares parameters"):
-        check_gradients(SEED_CASES["simple_quadratic"], module)
+        check_gradients(SEED_MODELS["simple_quadratic"], module)
     values = random_values(SMALL_MLP)
     del values["b2"]
     with pytest.raises(ValueError, match="no values for b2"):
@@ -113,8 +113,8 @@ def test_values_must_fit_the_case_and_the_module() -> None:
 
 
 def test_random_values_are_the_ones_pytorch_uses() -> None:
-    values = random_values(SMALL_MLP, seed=5)
-    leaves = SMALL_MLP.torch_parameters(seed=5)
+    values = random_values(SMALL_MLP, rng_seed=5)
+    leaves = SMALL_MLP.torch_parameters(rng_seed=5)
     assert all(torch.equal(values[n], leaves[n]) for n in leaves)
     assert not values["x"].requires_grad
     grads = reference_gradients(SMALL_MLP, values)

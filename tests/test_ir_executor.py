@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mind_runner.gradient_ir import parse_module
-from mind_runner.ir_executor import (
+from mind_runner.mind.gradient_ir import parse_module
+from mind_runner.mind.ir_executor import (
     Execution,
     FindingKind,
     Reading,

@@ -22,9 +22,8 @@ from dataclasses import dataclass
 
 import torch
 
-from mind_runner.cases import Case
-from mind_runner.gradient_ir import IRModule
-from mind_runner.ir_executor import (
+from mind_runner.mind.gradient_ir import IRModule
+from mind_runner.mind.ir_executor import (
     Execution,
     Finding,
     FindingKind,
@@ -32,6 +31,7 @@ from mind_runner.ir_executor import (
     execute,
     parameter_ids,
 )
+from mind_runner.mind.models import Model
 
 RTOL = 1e-4
 ATOL_SCALE = 1e-5
@@ -94,17 +94,17 @@ class GradientCheck:
         return f"{counts} ({'; '.join(groups)})" if groups else counts
 
 
-def random_values(case: Case, seed: int = 0) -> dict[str, torch.Tensor]:
+def random_values(case: Model, rng_seed: int = 0) -> dict[str, torch.Tensor]:
     """Seeded random float32 parameter values, the same PyTorch's side uses."""
-    return {n: t.detach() for n, t in case.torch_parameters(seed=seed).items()}
+    return {n: t.detach() for n, t in case.torch_parameters(rng_seed=rng_seed).items()}
 
 
-def fill_values(case: Case) -> dict[str, torch.Tensor]:
+def fill_values(case: Model) -> dict[str, torch.Tensor]:
     """MIND's own constant fills: only to show what they hide, never as the check."""
     return {p.name: torch.full(p.shape, float(p.fill)) for p in case.params}
 
 
-def reference_gradients(case: Case, values: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def reference_gradients(case: Model, values: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """`torch.autograd.grad` of the case's result with respect to every parameter."""
     leaves = {p.name: values[p.name].detach().clone().requires_grad_(True) for p in case.params}
     result = case.torch_forward(leaves)
@@ -116,20 +116,20 @@ def reference_gradients(case: Case, values: Mapping[str, torch.Tensor]) -> dict[
 
 
 def check_gradients(
-    case: Case,
+    case: Model,
     module: IRModule,
     values: Mapping[str, torch.Tensor] | None = None,
     *,
-    seed: int = 0,
+    rng_seed: int = 0,
     reading: Reading = Reading.SEED,
 ) -> GradientCheck:
     """Judge each of `case`'s parameters in `module`'s gradient IR.
 
-    `values` (name -> float32 tensor) default to `random_values(case, seed)`.
+    `values` (name -> float32 tensor) default to `random_values(case, rng_seed)`.
     The module's parameters (primal `const.tensor`s, in order) must have the
     case's shapes, else ValueError: that module is not this case's program.
     """
-    chosen = dict(values) if values is not None else random_values(case, seed)
+    chosen = dict(values) if values is not None else random_values(case, rng_seed)
     bindings = _bindings(case, module, chosen)
     run = execute(module, reading, bindings)
     as_printed = run if run.reading is Reading.AS_PRINTED else execute(module, bindings=bindings)
@@ -146,7 +146,7 @@ def check_gradients(
 
 
 def _bindings(
-    case: Case, module: IRModule, values: Mapping[str, torch.Tensor]
+    case: Model, module: IRModule, values: Mapping[str, torch.Tensor]
 ) -> dict[int, torch.Tensor]:
     ids = parameter_ids(module)
     declared = [i.tensor_shape() for i in module.primal if i.op == "const.tensor"]

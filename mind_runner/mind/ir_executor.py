@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-from mind_runner.gradient_ir import Instruction, IRModule
+from mind_runner.mind.gradient_ir import Instruction, IRModule
 
 
 class Reading(enum.Enum):
