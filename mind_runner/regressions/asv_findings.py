@@ -11,7 +11,6 @@ detects nothing itself, so what it prints is what the site's Regressions tab sho
 
 from __future__ import annotations
 
-import ast
 import itertools
 import json
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 
 from mind_runner.util.errors import UserError
 from mind_runner.util.numbers import format_with_unit
+from mind_runner.util.text import param_from_repr
 
 
 @dataclass(frozen=True)
@@ -48,14 +48,6 @@ class Step:
     def label(self) -> str:
         params = ", ".join(f"{name}={value}" for name, value in self.params)
         return f"{self.benchmark}({params})" if params else self.benchmark
-
-
-def _param_from_repr(value: str) -> str:
-    """asv stores parameter values as Python reprs: 'small_mlp' -> small_mlp."""
-    try:
-        return str(ast.literal_eval(value))
-    except (ValueError, SyntaxError):
-        return value
 
 
 def _load_json(path: Path) -> Any:
@@ -99,7 +91,7 @@ def load_steps(html_dir: Path) -> list[Step]:
                 itertools.islice(itertools.product(*benchmark["params"]), param_index, None)
             )
             params = tuple(
-                (str(n), _param_from_repr(v))
+                (str(n), param_from_repr(v))
                 for n, v in zip(benchmark["param_names"], combination, strict=True)
             )
         for rev_before, rev_after, before, after in jumps:

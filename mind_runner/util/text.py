@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -23,3 +24,11 @@ def format_date(js_timestamp: int | None) -> str:
     if js_timestamp is None:
         return "unknown date"
     return datetime.fromtimestamp(js_timestamp / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def param_from_repr(value: str) -> str:
+    """asv stores parameter values as Python reprs: "'small_mlp'" -> small_mlp."""
+    try:
+        return str(ast.literal_eval(value))
+    except (ValueError, SyntaxError):
+        return value

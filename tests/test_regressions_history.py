@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mind_runner.errors import UserError
-from mind_runner.step_detector import Outcome, Point
-from mind_runner.step_history import (
+from mind_runner.regressions.detector import Outcome, Point
+from mind_runner.regressions.history import (
     History,
     detect_history,
     git_history,
@@ -20,6 +19,7 @@ from mind_runner.step_history import (
     load_histories,
     spread_benchmark,
 )
+from mind_runner.util.errors import UserError
 
 MACHINE = "box"
 ENV = "virtualenv-py3.11-numpy-torch2.13.0"

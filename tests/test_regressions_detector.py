@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from mind_runner.step_detector import (
+from mind_runner.regressions.detector import (
     GITHUB,
     Outcome,
     Point,

@@ -17,7 +17,7 @@ adjacent in the history the caller gives, is a range, with the `find` command
 that narrows it. Higher is worse for these figures: an upward step is a
 regression, a downward one an improvement.
 
-Pure logic: no file, no git, no asv. `mind_runner.step_history` builds the series.
+Pure logic: no file, no git, no asv. `mind_runner.regressions.history` builds the series.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
+
+from mind_runner.util.numbers import format_with_unit
 
 GITHUB = "https://github.com/star-ga/mind"
 FIND = "python -m mind_runner find"
@@ -338,11 +340,6 @@ def _mark_still_present(steps: list[Step], latest: Point | None, rule: Rule) -> 
     return marked
 
 
-def format_value(value: float, unit: str = "") -> str:
-    text = f"{value:,.0f}" if float(value).is_integer() else f"{value:.6g}"
-    return f"{text} {unit}".strip()
-
-
 def format_change(change: float) -> str:
     return "from 0" if math.isinf(change) else f"{100.0 * change:+.1f} %"
 
@@ -357,8 +354,8 @@ def describe(found: SeriesSteps, step: Step, hash_length: int = 8) -> str:
     else:
         lines.append(f"  commits: {good}..{bad} ({_range_reason(step)})")
     lines.append(
-        f"  before:  {format_value(step.before, step.unit)}   "
-        f"after: {format_value(step.after, step.unit)}   ratio: {step.ratio:.3f}x"
+        f"  before:  {format_with_unit(step.before, step.unit)}   "
+        f"after: {format_with_unit(step.after, step.unit)}   ratio: {step.ratio:.3f}x"
         f"{_spreads(step)}"
     )
     lines.append(f"  link:    {step.url}")
@@ -385,7 +382,7 @@ def describe(found: SeriesSteps, step: Step, hash_length: int = 8) -> str:
     if step.still_present and found.latest is not None and found.latest.value is not None:
         lines.append(
             f"  STILL PRESENT at the newest measured commit {found.latest.commit[:hash_length]}: "
-            f"{format_value(found.latest.value, step.unit)}"
+            f"{format_with_unit(found.latest.value, step.unit)}"
         )
     return "\n".join(lines)
 

@@ -1,4 +1,4 @@
-"""The series of one asv machine's results, for `mind_runner.step_detector`.
+"""The series of one asv machine's results, for `mind_runner.regressions.detector`.
 
 Every result file of the machine is read through asv's own loader
 (`mind_runner.results.load_machine`, which uses `asv.results.Results.load`),
@@ -11,7 +11,6 @@ combination. Only figures that repeat exactly are compared commit by commit:
 
 from __future__ import annotations
 
-import ast
 import itertools
 import math
 import re
@@ -21,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mind_runner.errors import UserError
-from mind_runner.results import ResultFile, load_machine
-from mind_runner.step_detector import Point, Rule, Series, SeriesSteps, detect
+from mind_runner.regressions.detector import Point, Rule, Series, SeriesSteps, detect
+from mind_runner.results.asv_results import ResultFile, load_machine
+from mind_runner.util.errors import UserError
+from mind_runner.util.text import param_from_repr
 
 # The one place that says which figures repeat exactly (matched against the method
 # name, the last part of asv's benchmark name): instruction counts (callgrind, and
@@ -209,7 +209,7 @@ def _values(result: ResultFile) -> dict[tuple[str, tuple[str, ...]], float | Non
                 values = [values]
             combinations = list(itertools.product(*axes))
             for combination, value in zip(combinations, values, strict=True):
-                table[(benchmark, tuple(_plain(p) for p in combination))] = _number(
+                table[(benchmark, tuple(param_from_repr(p) for p in combination))] = _number(
                     value, result.path, benchmark
                 )
     except (TypeError, ValueError, KeyError, AttributeError) as error:
@@ -225,14 +225,6 @@ def _number(value: Any, path: Path, benchmark: str) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise UserError(f"unreadable asv results file {path}: {benchmark} holds {value!r}")
     return float(value)
-
-
-def _plain(value: str) -> str:
-    """asv stores parameter values as Python reprs: "'small_mlp'" -> small_mlp."""
-    try:
-        return str(ast.literal_eval(value))
-    except (ValueError, SyntaxError):
-        return value
 
 
 def _benchmark_info(results_dir: Path) -> tuple[dict[str, list[str]], dict[str, str]]:
