@@ -63,12 +63,15 @@ def _run(args: argparse.Namespace) -> int:
 def _publish_offline(asv_args: list[str]) -> int:
     """asv publish, then the site's CDN libraries served from html/vendor/."""
     from mind_runner.commands.asv_command import asv_main
-    from mind_runner.commands.config import html_dir, vendor_cache_dir
+    from mind_runner.commands.config import CONFIG_PATH, html_dir, vendor_cache_dir
+    from mind_runner.commands.regressions import load_exact_steps, write_steps
     from mind_runner.site.offline import make_offline
 
     status = asv_main(["publish", *asv_args])
     if status == 0:
         print(make_offline(html_dir(), vendor_cache_dir()).summary())
+        found, site = load_exact_steps(CONFIG_PATH)
+        print(f"mind_runner: steps in exact figures: {write_steps(site, found)}")
     return status
 
 
@@ -77,10 +80,9 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 def _regressions(args: argparse.Namespace) -> int:
-    from mind_runner.commands.config import html_dir
-    from mind_runner.regressions.asv_findings import report
+    from mind_runner.commands.regressions import run_regressions
 
-    text, status = report(html_dir())
+    text, status = run_regressions(machine=args.machine, everything=args.all)
     print(text)
     return status
 
@@ -155,11 +157,14 @@ def _parser() -> argparse.ArgumentParser:
         "--no-pull", action="store_const", const=["--no-pull"], default=[], help="skip git pull"
     )
 
-    command(
+    regressions = command(
         "regressions",
         _regressions,
-        "list the steps asv flagged in html/ (exit 1 if any): benchmark, commits, ratio, link",
+        "steps in the history: exact figures commit by commit, wall times as asv flagged them "
+        "(exit 1 if a regression is still present)",
     )
+    regressions.add_argument("--all", action="store_true", help="every step, reverts included")
+    regressions.add_argument("--machine", help="only this asv machine's results")
 
     find = command(
         "find", _find, "asv find (bisect one benchmark), skipping commits that do not build"

@@ -1,0 +1,108 @@
+"""A page of the history's steps in exact figures, linked from the site's navigation bar.
+
+asv's Regressions tab shows only what asv's own fit finds, and only steps still
+present at the newest commit; the exact figures' steps (reverts included) live
+here, as a plain table that needs no script and no network.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mind_runner.util.files import write_atomically
+from mind_runner.util.numbers import format_with_unit
+
+PAGE = "steps.html"
+_NAV_ANCHOR = '<li id="nav-li-regressions"><a href="#/regressions">Regressions</a></li>'
+_NAV_LINK = '<li id="nav-li-steps"><a href="steps.html">Steps (exact figures)</a></li>'
+
+_STYLE = """
+body { font-family: sans-serif; margin: 1.5em; }
+table { border-collapse: collapse; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; vertical-align: top; }
+tr.regression td.change { color: #b00; }
+tr.improvement td.change { color: #070; }
+"""
+
+
+def _change(step: Mapping[str, Any]) -> str:
+    change = step["change"]
+    return "from 0" if change is None else f"{100.0 * change:+.1f} %"
+
+
+def _commits(step: Mapping[str, Any]) -> str:
+    good, bad = str(step["last_before"])[:8], str(step["first_after"])[:8]
+    link = f'<a href="{html.escape(step["url"])}">'
+    if step["single_commit"]:
+        return f"{link}{bad}</a>"
+    command = html.escape(step["find_command"] or "")
+    return f"{link}{good}..{bad}</a> ({step['commits_between']} between)<br><code>{command}</code>"
+
+
+def _notes(step: Mapping[str, Any]) -> str:
+    notes = []
+    if step["still_present"]:
+        notes.append("<strong>still present</strong>")
+    if step["undoes"]:
+        notes.append(f"undoes {step['undoes'][:8]}")
+    if step["undone_by"]:
+        notes.append(f"undone by {step['undone_by'][:8]}")
+    if step["dependency_changes"]:
+        notes.append("dependency set changed: not MIND's alone")
+    return ", ".join(notes)
+
+
+def render_page(document: Mapping[str, Any]) -> str:
+    rule = document["rule"]
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        "<title>Steps in exact figures</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        '<p><a href="index.html">&larr; back to the benchmarks</a></p>',
+        "<h1>Steps in exact figures</h1>",
+        "<p>Figures that repeat exactly run to run (instruction counts, IR sizes, saved "
+        "bytes, incorrect gradients), each measured commit compared with the previous one: "
+        f"a step is a change over {100 * rule['threshold']:g} % and over "
+        f"{rule['spread_factor']:g} &times; the recorded run-to-run spread. Wall times are "
+        "judged by asv's own detection (the Regressions tab).</p>",
+    ]
+    for machine in document["machines"]:
+        steps = machine["steps"]
+        parts.append(
+            f"<h2>{html.escape(machine['machine'])} ({html.escape(machine['env'])})</h2>"
+            f"<p>{len(machine['commits'])} commits measured, ordered by "
+            f"{html.escape(machine['ordered_by'])}; {len(steps)} steps.</p>"
+        )
+        if not steps:
+            continue
+        parts.append(
+            "<table><tr><th>figure</th><th>commit</th><th>before</th><th>after</th>"
+            "<th>change</th><th>notes</th></tr>"
+        )
+        for step in steps:
+            params = ", ".join(f"{k}={v}" for k, v in step["params"].items())
+            unit = step["unit"]
+            parts.append(
+                f"<tr class='{step['kind']}'><td>{html.escape(step['benchmark'])}"
+                f"({html.escape(params)})</td><td>{_commits(step)}</td>"
+                f"<td>{format_with_unit(step['before'], unit)}</td>"
+                f"<td>{format_with_unit(step['after'], unit)}</td>"
+                f"<td class='change'>{step['kind']} {_change(step)}</td>"
+                f"<td>{_notes(step)}</td></tr>"
+            )
+        parts.append("</table>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def write_steps_page(html_dir: Path, document: Mapping[str, Any]) -> Path:
+    """steps.html, and a link to it in index.html's navigation bar (once)."""
+    page = write_atomically(html_dir / PAGE, render_page(document))
+    index = html_dir / "index.html"
+    text = index.read_text(encoding="utf-8")
+    if _NAV_LINK not in text and _NAV_ANCHOR in text:
+        write_atomically(index, text.replace(_NAV_ANCHOR, _NAV_ANCHOR + "\n\t" + _NAV_LINK))
+    return page
