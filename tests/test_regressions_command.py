@@ -1,0 +1,107 @@
+"""`python -m mind_runner regressions` on results written by asv's own API."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import copy_project
+from tests.test_regressions_history import (
+    AUTODIFF,
+    AUTODIFF_SPREAD,
+    DAY,
+    MACHINE,
+    per_model,
+    sha,
+    write_benchmarks_json,
+    write_result,
+)
+
+DAY0 = 1_780_000_000_000
+NAV = '<li id="nav-li-regressions"><a href="#/regressions">Regressions</a></li>'
+
+
+def project_with(tmp_path: Path, levels: list[tuple[float, float]]) -> Path:
+    """A project copy whose results hold one autodiff level per commit (c0, c1, ...)."""
+    root = copy_project(tmp_path / "project")
+    results = root / "results"
+    for index, (quadratic, mlp) in enumerate(levels):
+        write_result(
+            results,
+            sha(f"c{index}"),
+            DAY0 + index * DAY,
+            {AUTODIFF: per_model(quadratic, mlp), AUTODIFF_SPREAD: per_model(0.0, 0.0)},
+        )
+    write_benchmarks_json(results, [AUTODIFF, AUTODIFF_SPREAD])
+    (root / "html").mkdir()
+    (root / "html" / "index.html").write_text(f"<html><ul>{NAV}</ul></html>")
+    return root
+
+
+def regressions(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k != "MIND_REPO"}
+    return subprocess.run(
+        [sys.executable, "-m", "mind_runner", "regressions", *args],
+        cwd=root,
+        env={**environment, "HOME": str(root)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_a_revert_pair_and_a_step_still_present(tmp_path: Path) -> None:
+    # small_mlp, as real MIND's allocator: -27 % at c2, its revert at c3 (+37 %), re-landed
+    # at c4 (-27 %), then +4.5 % at c5 that stays.
+    mlp = [61_000, 61_000, 44_530, 61_000, 44_530, 46_534]
+    root = project_with(tmp_path, [(40_000, level) for level in mlp])
+    latest = regressions(root)
+    assert latest.returncode == 1, latest.stderr
+    assert "1 regression(s) still present" in latest.stdout
+    assert "(model=small_mlp): regression +4.5 %" in latest.stdout
+    assert "improvement" not in latest.stdout  # only what is still present, by default
+    assert "ordered by commit date" in latest.stdout
+
+    everything = regressions(root, "--all")
+    assert everything.returncode == 1
+    assert everything.stdout.count("(model=small_mlp): ") == 4
+    assert f"undoes:  {sha('c2')[:8]} (-27.0 %)" in everything.stdout
+    assert f"undone:  by {sha('c4')[:8]}" in everything.stdout
+    assert "simple_quadratic" not in everything.stdout  # flat: no step
+
+    steps = json.loads((root / "html" / "steps.json").read_text())
+    (machine,) = steps["machines"]
+    assert machine["machine"] == MACHINE
+    kinds = [(s["first_after"], s["kind"], s["still_present"]) for s in machine["steps"]]
+    assert kinds == [
+        (sha("c2"), "improvement", False),
+        (sha("c3"), "regression", False),
+        (sha("c4"), "improvement", False),
+        (sha("c5"), "regression", True),
+    ]
+    assert machine["steps"][1]["undoes"] == sha("c2")
+    page = (root / "html" / "steps.html").read_text()
+    assert page.count("<tr class=") == 4 and "still present" in page
+    index = (root / "html" / "index.html").read_text()
+    assert index.count('href="steps.html"') == 1
+    regressions(root)
+    assert (root / "html" / "index.html").read_text() == index  # linked once
+
+
+def test_only_improvements_exit_zero(tmp_path: Path) -> None:
+    root = project_with(tmp_path, [(40_000, 61_000), (30_000, 50_000)])
+    completed = regressions(root)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "0 regression(s) still present" in completed.stdout
+
+
+def test_nothing_to_judge_is_an_error(tmp_path: Path) -> None:
+    root = copy_project(tmp_path / "project")
+    completed = regressions(root)
+    assert completed.returncode == 1
+    assert completed.stdout == ""
+    (line,) = completed.stderr.splitlines()
+    assert "nothing to judge" in line and "python -m mind_runner run" in line
