@@ -344,3 +344,23 @@ def test_publish_command_writes_an_offline_site(
     assert (root / "html" / "index.json").read_text() == (
         source.html_dir / "index.json"
     ).read_text()
+
+
+@pytest.mark.browser
+def test_steps_page_is_linked_from_the_index_and_renders_offline(
+    published_history: PublishedHistory, tmp_path: Path
+) -> None:
+    """The exact figures' steps, where users look: a link in asv's navigation bar."""
+    html = published_history.project.html_dir
+    steps = json.loads((html / "steps.json").read_text())
+    listed = [step for machine in steps["machines"] for step in machine["steps"]]
+    assert listed, "the fixture history has steps in exact figures"
+    with serve(html) as (base, requests):
+        index = chromium(tmp_path, f"{base}/index.html", "--dump-dom").stdout
+        page = chromium(tmp_path, f"{base}/steps.html", "--dump-dom").stdout
+    assert re.search(r'<li id="nav-li-steps"><a href="steps.html">', index)
+    assert ASV_ERROR_TEXT not in index
+    assert page.count("<tr class=") == len(listed)
+    for step in listed:
+        assert step["first_after"][:8] in page
+    assert all(code == 200 for _, code in requests), requests
