@@ -3,11 +3,12 @@
 The real MIND (github.com/star-ga/mind) cannot be built without crates.io, so the
 tests use a small Rust crate with no registry dependencies (`tests/fixture_mind/`) whose `mind`
 and `mindc` binaries print what the real CLI prints for the `let` dialect. This
-module turns that crate into a git repository with seven commits that cover the
+module turns that crate into a git repository with eight commits that cover the
 cases the benchmark must handle: an old commit that cannot differentiate the
 programs (E4001), working commits, a commit that does not compile, its fix, a
-commit whose gradient pass costs three times as much, and two commits that only
-touch the README.
+commit whose gradient pass costs three times as much, two commits that only
+touch the README, and the revert of the costly commit (a revert pair, as real
+MIND had).
 
 Author, committer, dates and file contents are fixed, so the same commit SHAs
 come out every time. Only git's own environment is isolated; the user's global
@@ -48,11 +49,20 @@ _TIMINGS_END = '#[cfg(not(feature = "compile-timings"))]\n'
 
 @dataclass(frozen=True)
 class FixtureCommit:
+    """One commit of the history, and what it does to the benchmark's figures.
+
+    For a commit that cannot differentiate (it does not build, or refuses the
+    programs), autodiff_work is 0.
+    """
+
     label: str
     sha: str
+    message: str
     builds: bool
     differentiates: bool
     autodiff_work: int
+    reverts: str | None
+    """Label of the commit whose change this one undoes (`git revert`), or None."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,7 @@ class _Step:
     broken: bool
     autodiff_work: int
     readme_sections: int
+    reverts: str | None = None
 
     @property
     def builds(self) -> bool:
@@ -183,6 +194,18 @@ _STEPS: tuple[_Step, ...] = (
         broken=False,
         autodiff_work=3 * _W,
         readme_sections=3,
+    ),
+    _Step(
+        label="revert-slow",
+        # make_history adds git revert's body: "This reverts commit <sha of slow-autodiff>."
+        message='Revert "autodiff: extra tape verification rounds"',
+        version="0.2.0",
+        compile_timings=True,
+        single_output_only=False,
+        broken=False,
+        autodiff_work=_W,
+        readme_sections=3,
+        reverts="slow-autodiff",
     ),
 )
 
@@ -323,7 +346,8 @@ def make_history(dest: Path) -> FixtureHistory:
 
     Oldest first: multiple-outputs (v0.1.0, autodiff gives E4001), works (v0.2.0),
     broken-build (does not compile), build-fixed (same tree as works),
-    slow-autodiff (AUTODIFF_WORK tripled), docs-1 and docs-2 (README only).
+    slow-autodiff (AUTODIFF_WORK tripled), docs-1 and docs-2 (README only),
+    and revert-slow (`git revert` of slow-autodiff: build-fixed's code, docs-2's README).
     `dest` must not exist or be an empty directory.
     """
     if dest.exists() and any(dest.iterdir()):
@@ -336,17 +360,24 @@ def make_history(dest: Path) -> FixtureHistory:
             path = dest / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(text.encode())
+        message = step.message
+        if step.reverts is not None:
+            reverted = next(c for c in commits if c.label == step.reverts)
+            message += f"\n\nThis reverts commit {reverted.sha}."
         date = FIRST_COMMIT_DATE + timedelta(hours=index)
         _git(dest, "add", "--all")
-        _git(dest, "commit", "--quiet", "--no-verify", "-m", step.message, date=date)
+        _git(dest, "commit", "--quiet", "--no-verify", "-m", message, date=date)
         sha = _git(dest, "rev-parse", "HEAD").strip()
+        differentiates = step.differentiates
         commits.append(
             FixtureCommit(
                 label=step.label,
                 sha=sha,
+                message=message,
                 builds=step.builds,
-                differentiates=step.differentiates,
-                autodiff_work=step.autodiff_work if step.differentiates else 0,
+                differentiates=differentiates,
+                autodiff_work=step.autodiff_work if differentiates else 0,
+                reverts=step.reverts,
             )
         )
     return FixtureHistory(repo=dest, commits=tuple(commits))

@@ -18,7 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixture_history import BASE_AUTODIFF_WORK, LABELS, FixtureHistory, make_history
+from tests.fixture_history import (
+    BASE_AUTODIFF_WORK,
+    LABELS,
+    FixtureHistory,
+    make_history,
+)
 from tests.ir_samples import EMIT_IR, GRAD_IR, SMALL_MLP_PRIMAL
 
 CARGO = shutil.which("cargo")
@@ -207,18 +212,28 @@ def test_history_commits_and_flags(history: FixtureHistory) -> None:
         "slow-autodiff",
         "docs-1",
         "docs-2",
+        "revert-slow",
     )
     assert tuple(c.label for c in history.commits) == LABELS
-    table = {c.label: (c.builds, c.differentiates, c.autodiff_work) for c in history.commits}
+    table = {
+        c.label: (
+            c.builds,
+            c.differentiates,
+            c.autodiff_work,
+            c.reverts,
+        )
+        for c in history.commits
+    }
     w = BASE_AUTODIFF_WORK
     assert table == {
-        "multiple-outputs": (True, False, 0),
-        "works": (True, True, w),
-        "broken-build": (False, False, 0),
-        "build-fixed": (True, True, w),
-        "slow-autodiff": (True, True, 3 * w),
-        "docs-1": (True, True, 3 * w),
-        "docs-2": (True, True, 3 * w),
+        "multiple-outputs": (True, False, 0, None),
+        "works": (True, True, w, None),
+        "broken-build": (False, False, 0, None),
+        "build-fixed": (True, True, w, None),
+        "slow-autodiff": (True, True, 3 * w, None),
+        "docs-1": (True, True, 3 * w, None),
+        "docs-2": (True, True, 3 * w, None),
+        "revert-slow": (True, True, w, "slow-autodiff"),
     }
     shas = [c.sha for c in history.commits]
     assert all(re.fullmatch(r"[0-9a-f]{40}", sha) for sha in shas)
@@ -227,15 +242,31 @@ def test_history_commits_and_flags(history: FixtureHistory) -> None:
     assert history.by_label("works").sha == shas[1]
     with pytest.raises(KeyError):
         history.by_label("nope")
+    messages = git(history, "log", "--reverse", "--format=%B%x00", "main").split("\0\n")
+    assert [m.rstrip("\n") for m in messages[: len(shas)]] == [c.message for c in history.commits]
+    slow = history.by_label("slow-autodiff")
+    assert history.by_label("revert-slow").message == (
+        f'Revert "{slow.message}"\n\nThis reverts commit {slow.sha}.'
+    )
 
 
 def test_history_metadata_is_fixed(history: FixtureHistory, tmp_path: Path) -> None:
     log = git(history, "log", "--reverse", "--format=%an|%ae|%aI|%cI").splitlines()
-    stamps = [f"2026-03-02T{9 + i:02d}:00:00+00:00" for i in range(7)]
+    stamps = [f"2026-03-02T{9 + i:02d}:00:00+00:00" for i in range(len(LABELS))]
     expected = [f"MIND Fixture|fixture@mind-autodiff-bench.invalid|{s}|{s}" for s in stamps]
     assert log == expected
     again = make_history(tmp_path / "again")
     assert [c.sha for c in again.commits] == [c.sha for c in history.commits]
+    # Commits appended later leave the earlier ones (and results keyed by them) alone.
+    assert {c.label: c.sha for c in history.commits[:7]} == {
+        "multiple-outputs": "98457cda80704fe50f3acc426268e5c8ab19595a",
+        "works": "b896c48bcc443481e804e77bbbff85e71f4e4652",
+        "broken-build": "178224f5338f07225db66faebe71a73ab818c643",
+        "build-fixed": "201bf37ad8866d804c4dd8a1c9a647c4140c046d",
+        "slow-autodiff": "b6e927f087c96359c9f09f7a1a89fd1bc4372176",
+        "docs-1": "1b9391713e3a32b6ef36d285f0f77a6ce183a65b",
+        "docs-2": "d3f295b1e219d6ac39f456e2f46a9cda18711174",
+    }
 
 
 def test_history_trees(history: FixtureHistory) -> None:
@@ -269,6 +300,27 @@ def test_history_trees(history: FixtureHistory) -> None:
         f"-pub const AUTODIFF_WORK: u64 = {w};",
         f"+pub const AUTODIFF_WORK: u64 = {3 * w};",
     ]
+
+
+def changed_lines(history: FixtureHistory, old: str, new: str) -> list[str]:
+    """The -/+ lines of `git diff -U0` between two fixture commits."""
+    diff = git(history, "diff", "-U0", history.by_label(old).sha, history.by_label(new).sha)
+    return [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in "+++---"]
+
+
+def test_revert_undoes_exactly_the_slow_commit(history: FixtureHistory) -> None:
+    def blob(label: str, path: str) -> str:
+        return git(history, "rev-parse", f"{history.by_label(label).sha}:{path}").strip()
+
+    w = BASE_AUTODIFF_WORK
+    # revert-slow undoes slow-autodiff exactly: build-fixed's code, docs-2's README.
+    assert changed_lines(history, "docs-2", "revert-slow") == [
+        f"-pub const AUTODIFF_WORK: u64 = {3 * w};",
+        f"+pub const AUTODIFF_WORK: u64 = {w};",
+    ]
+    for path in ("src/lib.rs", "src/bin/mindc.rs", "Cargo.toml"):
+        assert blob("revert-slow", path) == blob("build-fixed", path), path
+    assert blob("revert-slow", "README.md") == blob("docs-2", "README.md")
 
 
 def test_cargo_toml_at_each_commit(history: FixtureHistory) -> None:
@@ -334,7 +386,7 @@ def test_emit_ir(builder: Builder, programs: Path, program: str) -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, EMIT_IR[program], "")
 
 
-@pytest.mark.parametrize("label", ["works", "slow-autodiff"])
+@pytest.mark.parametrize("label", ["works", "slow-autodiff", "revert-slow"])
 @pytest.mark.parametrize("program", ["small_mlp", "simple_quadratic", "matmul_chain"])
 def test_grad_ir(builder: Builder, programs: Path, program: str, label: str) -> None:
     result = builder.build(label).run("mindc", f"{program}.mind", *GRAD_ARGS, cwd=programs)
@@ -456,10 +508,10 @@ def callgrind_count(binary: Path, *args: str, cwd: Path) -> int:
 
 
 def test_autodiff_work_knob(builder: Builder, programs: Path, tmp_path: Path) -> None:
-    # The same binary path for both builds: the path's length changes the counts.
+    # The same binary path for every build: the path's length changes the counts.
     binary = tmp_path / "mindc"
     counts: dict[str, tuple[int, int, int]] = {}
-    for label in ("works", "slow-autodiff"):
+    for label in ("works", "slow-autodiff", "revert-slow"):
         shutil.copy2(builder.build(label).bin_dir / "mindc", binary)
         counts[label] = (
             callgrind_count(binary, "--version", cwd=programs),
@@ -467,10 +519,12 @@ def test_autodiff_work_knob(builder: Builder, programs: Path, tmp_path: Path) ->
             callgrind_count(binary, "small_mlp.mind", *GRAD_ARGS, cwd=programs),
         )
     again = callgrind_count(binary, "small_mlp.mind", *GRAD_ARGS, cwd=programs)
-    assert again == counts["slow-autodiff"][2], "instruction counts are not repeatable"
+    assert again == counts["revert-slow"][2], "instruction counts are not repeatable"
     (version_w, emit_w, grad_w) = counts["works"]
     (version_3w, emit_3w, grad_3w) = counts["slow-autodiff"]
     assert (version_w, emit_w) == (version_3w, emit_3w), counts
     share_w, share_3w = grad_w - emit_w, grad_3w - emit_3w
     assert 100_000 < share_w < 400_000, counts
     assert 2.0 < share_3w / share_w < 3.0, counts
+    # The revert restores the very same source, so the very same counts.
+    assert counts["revert-slow"] == counts["works"], counts
