@@ -22,9 +22,10 @@ from tests.fixture_history import (
     BASE_AUTODIFF_WORK,
     LABELS,
     FixtureHistory,
+    _select_knobs,
     make_history,
 )
-from tests.ir_samples import EMIT_IR, GRAD_IR, SMALL_MLP_PRIMAL
+from tests.ir_samples import EMIT_IR, GRAD_IR, GRAD_IR_RELU_GRAD_SWAPPED, SMALL_MLP_PRIMAL
 
 CARGO = shutil.which("cargo")
 VALGRIND = shutil.which("valgrind")
@@ -213,6 +214,7 @@ def test_history_commits_and_flags(history: FixtureHistory) -> None:
         "docs-1",
         "docs-2",
         "revert-slow",
+        "wrong-relu-grad",
     )
     assert tuple(c.label for c in history.commits) == LABELS
     table = {
@@ -221,19 +223,22 @@ def test_history_commits_and_flags(history: FixtureHistory) -> None:
             c.differentiates,
             c.autodiff_work,
             c.reverts,
+            c.relu_grad_swapped,
+            c.gradient_correct,
         )
         for c in history.commits
     }
     w = BASE_AUTODIFF_WORK
     assert table == {
-        "multiple-outputs": (True, False, 0, None),
-        "works": (True, True, w, None),
-        "broken-build": (False, False, 0, None),
-        "build-fixed": (True, True, w, None),
-        "slow-autodiff": (True, True, 3 * w, None),
-        "docs-1": (True, True, 3 * w, None),
-        "docs-2": (True, True, 3 * w, None),
-        "revert-slow": (True, True, w, "slow-autodiff"),
+        "multiple-outputs": (True, False, 0, None, False, False),
+        "works": (True, True, w, None, False, True),
+        "broken-build": (False, False, 0, None, False, False),
+        "build-fixed": (True, True, w, None, False, True),
+        "slow-autodiff": (True, True, 3 * w, None, False, True),
+        "docs-1": (True, True, 3 * w, None, False, True),
+        "docs-2": (True, True, 3 * w, None, False, True),
+        "revert-slow": (True, True, w, "slow-autodiff", False, True),
+        "wrong-relu-grad": (True, True, w, None, True, False),
     }
     shas = [c.sha for c in history.commits]
     assert all(re.fullmatch(r"[0-9a-f]{40}", sha) for sha in shas)
@@ -308,7 +313,7 @@ def changed_lines(history: FixtureHistory, old: str, new: str) -> list[str]:
     return [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in "+++---"]
 
 
-def test_revert_undoes_exactly_the_slow_commit(history: FixtureHistory) -> None:
+def test_revert_and_later_commits_change_only_their_lines(history: FixtureHistory) -> None:
     def blob(label: str, path: str) -> str:
         return git(history, "rev-parse", f"{history.by_label(label).sha}:{path}").strip()
 
@@ -321,6 +326,34 @@ def test_revert_undoes_exactly_the_slow_commit(history: FixtureHistory) -> None:
     for path in ("src/lib.rs", "src/bin/mindc.rs", "Cargo.toml"):
         assert blob("revert-slow", path) == blob("build-fixed", path), path
     assert blob("revert-slow", "README.md") == blob("docs-2", "README.md")
+    # wrong-relu-grad: relu's rule hands relu_grad its operands the other way round.
+    assert changed_lines(history, "revert-slow", "wrong-relu-grad") == [
+        "-                    grad: upstream,",
+        "-                    input: *a,",
+        "+                    grad: *a,",
+        "+                    input: upstream,",
+    ]
+    for commit in history.commits:
+        source = git(history, "show", f"{commit.sha}:src/lib.rs")
+        assert "//@" not in source and "#![forbid(unsafe_code)]\n" in source
+
+
+def test_template_knob_blocks() -> None:
+    template = (
+        "a\n//@ a note\n//@ if k\non\n//@ else\noff\n//@ end\n  //@ if k\nonly on\n//@ end\nz\n"
+    )
+    assert _select_knobs(template, {"k": True}) == "a\non\nonly on\nz\n"
+    assert _select_knobs(template, {"k": False}) == "a\noff\nz\n"
+    for broken, message in [
+        ("//@ if k\n//@ if k\n//@ end\n", "nested"),
+        ("//@ if typo\n//@ end\n", "unknown knob 'typo'"),
+        ("//@ if k\nx\n", "has no //@ end"),
+        ("//@ else\n", "without //@ if"),
+        ("//@ if k\n//@ else\n//@ else\n//@ end\n", "without //@ if"),
+        ("//@ end\n", "without //@ if"),
+    ]:
+        with pytest.raises(RuntimeError, match=message):
+            _select_knobs(broken, {"k": True})
 
 
 def test_cargo_toml_at_each_commit(history: FixtureHistory) -> None:
@@ -386,11 +419,17 @@ def test_emit_ir(builder: Builder, programs: Path, program: str) -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, EMIT_IR[program], "")
 
 
-@pytest.mark.parametrize("label", ["works", "slow-autodiff", "revert-slow"])
+@pytest.mark.parametrize("label", ["works", "slow-autodiff", "revert-slow", "wrong-relu-grad"])
 @pytest.mark.parametrize("program", ["small_mlp", "simple_quadratic", "matmul_chain"])
-def test_grad_ir(builder: Builder, programs: Path, program: str, label: str) -> None:
+def test_grad_ir(
+    builder: Builder, history: FixtureHistory, programs: Path, program: str, label: str
+) -> None:
+    correct = history.by_label(label).gradient_correct
+    expected = (GRAD_IR if correct else GRAD_IR_RELU_GRAD_SWAPPED)[program]
+    # Only small_mlp has a relu: the other programs' gradient IR is right either way.
+    assert (expected == GRAD_IR[program]) == (correct or program != "small_mlp")
     result = builder.build(label).run("mindc", f"{program}.mind", *GRAD_ARGS, cwd=programs)
-    assert (result.returncode, result.stdout, result.stderr) == (0, GRAD_IR[program], "")
+    assert (result.returncode, result.stdout, result.stderr) == (0, expected, "")
 
 
 def test_cli_errors(builder: Builder, programs: Path) -> None:
@@ -511,7 +550,7 @@ def test_autodiff_work_knob(builder: Builder, programs: Path, tmp_path: Path) ->
     # The same binary path for every build: the path's length changes the counts.
     binary = tmp_path / "mindc"
     counts: dict[str, tuple[int, int, int]] = {}
-    for label in ("works", "slow-autodiff", "revert-slow"):
+    for label in ("works", "slow-autodiff", "revert-slow", "wrong-relu-grad"):
         shutil.copy2(builder.build(label).bin_dir / "mindc", binary)
         counts[label] = (
             callgrind_count(binary, "--version", cwd=programs),
@@ -519,7 +558,7 @@ def test_autodiff_work_knob(builder: Builder, programs: Path, tmp_path: Path) ->
             callgrind_count(binary, "small_mlp.mind", *GRAD_ARGS, cwd=programs),
         )
     again = callgrind_count(binary, "small_mlp.mind", *GRAD_ARGS, cwd=programs)
-    assert again == counts["revert-slow"][2], "instruction counts are not repeatable"
+    assert again == counts["wrong-relu-grad"][2], "instruction counts are not repeatable"
     (version_w, emit_w, grad_w) = counts["works"]
     (version_3w, emit_3w, grad_3w) = counts["slow-autodiff"]
     assert (version_w, emit_w) == (version_3w, emit_3w), counts
@@ -528,3 +567,8 @@ def test_autodiff_work_knob(builder: Builder, programs: Path, tmp_path: Path) ->
     assert 2.0 < share_3w / share_w < 3.0, counts
     # The revert restores the very same source, so the very same counts.
     assert counts["revert-slow"] == counts["works"], counts
+    # A wrong gradient costs what the right one costs: same ops, same work. (Equal on
+    # the toolchain this was written with; a count check is blind to it either way.)
+    share_r = counts["revert-slow"][2] - counts["revert-slow"][1]
+    share_x = counts["wrong-relu-grad"][2] - counts["wrong-relu-grad"][1]
+    assert abs(share_x - share_r) < 0.001 * share_r, counts

@@ -1,3 +1,8 @@
+//@ Template of the fixture crate's src/lib.rs (tests/fixture_history.py writes one
+//@ per commit). Lines starting `//@` never reach a commit: `//@ if KNOB`, `//@ else`
+//@ and `//@ end` keep one branch per commit, after the knobs of that commit's step
+//@ (relu_grad_swapped). With every knob off the text is byte for byte what the
+//@ first commits have.
 //! mind (test fixture): a small stand-in for the MIND tensor compiler.
 //!
 //! It accepts MIND's `let` dialect, lowers it to MIND's printed IR, and runs a
@@ -1328,10 +1333,17 @@ pub fn differentiate(primal: &Module, func: &str) -> Result<Module, AutodiffErro
                 tape.accumulate(*b, db);
             }
             Op::Relu(a) => {
+//@ if relu_grad_swapped
+                let da = tape.emit(Op::ReluGrad {
+                    grad: *a,
+                    input: upstream,
+                });
+//@ else
                 let da = tape.emit(Op::ReluGrad {
                     grad: upstream,
                     input: *a,
                 });
+//@ end
                 tape.accumulate(*a, da);
             }
             Op::Sum { input, .. } => tape.accumulate(*input, upstream),
