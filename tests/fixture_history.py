@@ -3,12 +3,13 @@
 The real MIND (github.com/star-ga/mind) cannot be built without crates.io, so the
 tests use a small Rust crate with no registry dependencies (`tests/fixture_mind/`) whose `mind`
 and `mindc` binaries print what the real CLI prints for the `let` dialect. This
-module turns that crate into a git repository with nine commits that cover the
+module turns that crate into a git repository with ten commits that cover the
 cases the benchmark must handle: an old commit that cannot differentiate the
 programs (E4001), working commits, a commit that does not compile, its fix, a
 commit whose gradient pass costs three times as much, two commits that only
 touch the README, the revert of the costly commit (a revert pair, as real MIND
-had), and a commit whose gradient is wrong while every count stays the same.
+had), a commit whose gradient is wrong while every count stays the same, and a
+commit whose instruction counts vary from run to run (a hash map seeded at random).
 
 Each commit's source comes from the template in `tests/fixture_mind/` and the
 knobs of its step below: AUTODIFF_WORK and SINGLE_OUTPUT_ONLY are constants in
@@ -58,7 +59,7 @@ class FixtureCommit:
     """One commit of the history, and what it does to the benchmark's figures.
 
     For a commit that cannot differentiate (it does not build, or refuses the
-    programs), autodiff_work is 0 and the knob flag is False.
+    programs), autodiff_work is 0 and the two knob flags are False.
     """
 
     label: str
@@ -73,11 +74,20 @@ class FixtureCommit:
     """The gradient IR has `relu_grad %x %g` instead of `relu_grad %g %x`: the same ops
     and counts, a wrong gradient for everything below a relu (x and w1 of small_mlp)
     with random values; MIND's constant fills (x=0, w1=1, b1=0) hide it."""
+    hash_seeded: bool
+    """The gradient pass keeps a std HashMap with the default (per-process random)
+    hasher and does work in the map's order: the gradient call's instruction count
+    varies from run to run (a few % of the autodiff share); its output does not."""
 
     @property
     def gradient_correct(self) -> bool:
         """The printed gradient IR is the correct one (GRAD_IR in tests/ir_samples.py)."""
         return self.differentiates and not self.relu_grad_swapped
+
+    @property
+    def counts_repeatable(self) -> bool:
+        """Every callgrind count of this commit's binaries repeats exactly run to run."""
+        return not self.hash_seeded
 
 
 @dataclass(frozen=True)
@@ -127,12 +137,13 @@ class _Step:
     autodiff_work: int
     readme_sections: int
     relu_grad_swapped: bool = False
+    hash_seeded: bool = False
     reverts: str | None = None
 
     @property
     def knobs(self) -> dict[str, bool]:
         """The `//@ if KNOB` switches of the src/lib.rs template."""
-        return {"relu_grad_swapped": self.relu_grad_swapped}
+        return {"relu_grad_swapped": self.relu_grad_swapped, "hash_seeded": self.hash_seeded}
 
     @property
     def builds(self) -> bool:
@@ -238,6 +249,18 @@ _STEPS: tuple[_Step, ...] = (
         autodiff_work=_W,
         readme_sections=3,
         relu_grad_swapped=True,
+    ),
+    _Step(
+        label="hash-seeded",
+        message="autodiff: index gradients by value in a HashMap; check the tape per gradient",
+        version="0.2.0",
+        compile_timings=True,
+        single_output_only=False,
+        broken=False,
+        autodiff_work=_W,
+        readme_sections=3,
+        relu_grad_swapped=True,
+        hash_seeded=True,
     ),
 )
 
@@ -415,8 +438,9 @@ def make_history(dest: Path) -> FixtureHistory:
     Oldest first: multiple-outputs (v0.1.0, autodiff gives E4001), works (v0.2.0),
     broken-build (does not compile), build-fixed (same tree as works),
     slow-autodiff (AUTODIFF_WORK tripled), docs-1 and docs-2 (README only),
-    revert-slow (`git revert` of slow-autodiff: build-fixed's code, docs-2's README)
-    and wrong-relu-grad (relu_grad operands swapped).
+    revert-slow (`git revert` of slow-autodiff: build-fixed's code, docs-2's README),
+    wrong-relu-grad (relu_grad operands swapped) and hash-seeded (a randomly seeded
+    HashMap in the gradient pass, relu_grad still swapped).
     `dest` must not exist or be an empty directory.
     """
     if dest.exists() and any(dest.iterdir()):
@@ -448,6 +472,7 @@ def make_history(dest: Path) -> FixtureHistory:
                 autodiff_work=step.autodiff_work if differentiates else 0,
                 reverts=step.reverts,
                 relu_grad_swapped=step.relu_grad_swapped and differentiates,
+                hash_seeded=step.hash_seeded and differentiates,
             )
         )
     return FixtureHistory(repo=dest, commits=tuple(commits))

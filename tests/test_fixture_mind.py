@@ -215,6 +215,7 @@ def test_history_commits_and_flags(history: FixtureHistory) -> None:
         "docs-2",
         "revert-slow",
         "wrong-relu-grad",
+        "hash-seeded",
     )
     assert tuple(c.label for c in history.commits) == LABELS
     table = {
@@ -224,21 +225,25 @@ def test_history_commits_and_flags(history: FixtureHistory) -> None:
             c.autodiff_work,
             c.reverts,
             c.relu_grad_swapped,
+            c.hash_seeded,
             c.gradient_correct,
+            c.counts_repeatable,
         )
         for c in history.commits
     }
     w = BASE_AUTODIFF_WORK
     assert table == {
-        "multiple-outputs": (True, False, 0, None, False, False),
-        "works": (True, True, w, None, False, True),
-        "broken-build": (False, False, 0, None, False, False),
-        "build-fixed": (True, True, w, None, False, True),
-        "slow-autodiff": (True, True, 3 * w, None, False, True),
-        "docs-1": (True, True, 3 * w, None, False, True),
-        "docs-2": (True, True, 3 * w, None, False, True),
-        "revert-slow": (True, True, w, "slow-autodiff", False, True),
-        "wrong-relu-grad": (True, True, w, None, True, False),
+        "multiple-outputs": (True, False, 0, None, False, False, False, True),
+        "works": (True, True, w, None, False, False, True, True),
+        "broken-build": (False, False, 0, None, False, False, False, True),
+        "build-fixed": (True, True, w, None, False, False, True, True),
+        "slow-autodiff": (True, True, 3 * w, None, False, False, True, True),
+        "docs-1": (True, True, 3 * w, None, False, False, True, True),
+        "docs-2": (True, True, 3 * w, None, False, False, True, True),
+        "revert-slow": (True, True, w, "slow-autodiff", False, False, True, True),
+        "wrong-relu-grad": (True, True, w, None, True, False, False, True),
+        # Knobs are cumulative: relu_grad stays swapped at hash-seeded.
+        "hash-seeded": (True, True, w, None, True, True, False, False),
     }
     shas = [c.sha for c in history.commits]
     assert all(re.fullmatch(r"[0-9a-f]{40}", sha) for sha in shas)
@@ -333,8 +338,22 @@ def test_revert_and_later_commits_change_only_their_lines(history: FixtureHistor
         "+                    grad: *a,",
         "+                    input: upstream,",
     ]
+    hashed = changed_lines(history, "wrong-relu-grad", "hash-seeded")
+    assert git(
+        history, "diff", "--name-only",
+        history.by_label("wrong-relu-grad").sha, history.by_label("hash-seeded").sha,
+    ).split() == ["src/lib.rs"]  # fmt: skip
+    assert "+use std::collections::{BTreeMap, HashMap};" in hashed
+    assert "+    grads: HashMap<ValueId, ValueId>," in hashed
+    assert not any("relu_grad" in line or "AUTODIFF_WORK" in line for line in hashed)
+    # What the crate's doc comment says about hash maps is true at every commit.
+    claim = "//! IR for the programs it understands. Plain `std`, no hash maps and nothing\n"
+    repeatable = "//! seeded at random, so instruction counts are exactly repeatable run to run.\n"
     for commit in history.commits:
         source = git(history, "show", f"{commit.sha}:src/lib.rs")
+        assert claim in source, commit.label
+        assert (claim + repeatable in source) == commit.counts_repeatable, commit.label
+        assert ("HashMap" in source) == commit.hash_seeded, commit.label
         assert "//@" not in source and "#![forbid(unsafe_code)]\n" in source
 
 
@@ -419,7 +438,9 @@ def test_emit_ir(builder: Builder, programs: Path, program: str) -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, EMIT_IR[program], "")
 
 
-@pytest.mark.parametrize("label", ["works", "slow-autodiff", "revert-slow", "wrong-relu-grad"])
+@pytest.mark.parametrize(
+    "label", ["works", "slow-autodiff", "revert-slow", "wrong-relu-grad", "hash-seeded"]
+)
 @pytest.mark.parametrize("program", ["small_mlp", "simple_quadratic", "matmul_chain"])
 def test_grad_ir(
     builder: Builder, history: FixtureHistory, programs: Path, program: str, label: str
@@ -512,8 +533,9 @@ def test_compile_timings(builder: Builder, programs: Path) -> None:
     assert re.fullmatch(pattern, result.stderr), result.stderr
 
 
-def test_relu_chain_1000_layers(builder: Builder, programs: Path) -> None:
-    build = builder.build("slow-autodiff")
+@pytest.mark.parametrize("label", ["slow-autodiff", "hash-seeded"])
+def test_relu_chain_1000_layers(builder: Builder, programs: Path, label: str) -> None:
+    build = builder.build(label)
     seconds = []
     for _ in range(3):
         started = time.perf_counter()
@@ -572,3 +594,30 @@ def test_autodiff_work_knob(builder: Builder, programs: Path, tmp_path: Path) ->
     share_r = counts["revert-slow"][2] - counts["revert-slow"][1]
     share_x = counts["wrong-relu-grad"][2] - counts["wrong-relu-grad"][1]
     assert abs(share_x - share_r) < 0.001 * share_r, counts
+
+
+def test_hash_seeded_counts_vary_run_to_run(
+    builder: Builder, programs: Path, tmp_path: Path
+) -> None:
+    """A HashMap seeded per process: the gradient call's count moves by a few % of the
+    autodiff share from run to run (real MIND: 4-6 %), its output never does."""
+    binary = tmp_path / "mindc"
+
+    def count(*args: str) -> int:
+        return callgrind_count(binary, "small_mlp.mind", *args, cwd=programs)
+
+    shutil.copy2(builder.build("wrong-relu-grad").bin_dir / "mindc", binary)
+    share_before = count(*GRAD_ARGS) - count("--emit-ir")
+    build = builder.build("hash-seeded")
+    shutil.copy2(build.bin_dir / "mindc", binary)
+    front_end = {count("--emit-ir") for _ in range(2)}
+    assert len(front_end) == 1, front_end  # the front end never touches the map
+    shares = sorted(count(*GRAD_ARGS) - min(front_end) for _ in range(5))
+    assert len(set(shares)) > 1, shares
+    assert shares[-1] - shares[0] < 0.10 * shares[2], shares
+    # The map and the tape check cost something at every seed: a step up, not only noise.
+    assert shares[0] > 1.02 * share_before, (share_before, shares)
+    outputs = {
+        build.run("mindc", "small_mlp.mind", *GRAD_ARGS, cwd=programs).stdout for _ in range(5)
+    }
+    assert outputs == {GRAD_IR_RELU_GRAD_SWAPPED["small_mlp"]}
