@@ -3,11 +3,19 @@
 The real MIND (github.com/star-ga/mind) cannot be built without crates.io, so the
 tests use a small Rust crate with no registry dependencies (`tests/fixture_mind/`) whose `mind`
 and `mindc` binaries print what the real CLI prints for the `let` dialect. This
-module turns that crate into a git repository with seven commits that cover the
+module turns that crate into a git repository with ten commits that cover the
 cases the benchmark must handle: an old commit that cannot differentiate the
 programs (E4001), working commits, a commit that does not compile, its fix, a
-commit whose gradient pass costs three times as much, and two commits that only
-touch the README.
+commit whose gradient pass costs three times as much, two commits that only
+touch the README, the revert of the costly commit (a revert pair, as real MIND
+had), a commit whose gradient is wrong while every count stays the same, and a
+commit whose instruction counts vary from run to run (a hash map seeded at random).
+
+Each commit's source comes from the template in `tests/fixture_mind/` and the
+knobs of its step below: AUTODIFF_WORK and SINGLE_OUTPUT_ONLY are constants in
+src/lib.rs, rewritten in place; the later knobs select `//@ if KNOB` blocks of
+the template, so the first seven commits keep the bytes (and SHAs) they had
+before those knobs existed. Knobs, once on, stay on in later commits.
 
 Author, committer, dates and file contents are fixed, so the same commit SHAs
 come out every time. Only git's own environment is isolated; the user's global
@@ -48,11 +56,38 @@ _TIMINGS_END = '#[cfg(not(feature = "compile-timings"))]\n'
 
 @dataclass(frozen=True)
 class FixtureCommit:
+    """One commit of the history, and what it does to the benchmark's figures.
+
+    For a commit that cannot differentiate (it does not build, or refuses the
+    programs), autodiff_work is 0 and the two knob flags are False.
+    """
+
     label: str
     sha: str
+    message: str
     builds: bool
     differentiates: bool
     autodiff_work: int
+    reverts: str | None
+    """Label of the commit whose change this one undoes (`git revert`), or None."""
+    relu_grad_swapped: bool
+    """The gradient IR has `relu_grad %x %g` instead of `relu_grad %g %x`: the same ops
+    and counts, a wrong gradient for everything below a relu (x and w1 of small_mlp)
+    with random values; MIND's constant fills (x=0, w1=1, b1=0) hide it."""
+    hash_seeded: bool
+    """The gradient pass keeps a std HashMap with the default (per-process random)
+    hasher and does work in the map's order: the gradient call's instruction count
+    varies from run to run (a few % of the autodiff share); its output does not."""
+
+    @property
+    def gradient_correct(self) -> bool:
+        """The printed gradient IR is the correct one (GRAD_IR in tests/ir_samples.py)."""
+        return self.differentiates and not self.relu_grad_swapped
+
+    @property
+    def counts_repeatable(self) -> bool:
+        """Every callgrind count of this commit's binaries repeats exactly run to run."""
+        return not self.hash_seeded
 
 
 @dataclass(frozen=True)
@@ -101,6 +136,14 @@ class _Step:
     broken: bool
     autodiff_work: int
     readme_sections: int
+    relu_grad_swapped: bool = False
+    hash_seeded: bool = False
+    reverts: str | None = None
+
+    @property
+    def knobs(self) -> dict[str, bool]:
+        """The `//@ if KNOB` switches of the src/lib.rs template."""
+        return {"relu_grad_swapped": self.relu_grad_swapped, "hash_seeded": self.hash_seeded}
 
     @property
     def builds(self) -> bool:
@@ -184,6 +227,41 @@ _STEPS: tuple[_Step, ...] = (
         autodiff_work=3 * _W,
         readme_sections=3,
     ),
+    _Step(
+        label="revert-slow",
+        # make_history adds git revert's body: "This reverts commit <sha of slow-autodiff>."
+        message='Revert "autodiff: extra tape verification rounds"',
+        version="0.2.0",
+        compile_timings=True,
+        single_output_only=False,
+        broken=False,
+        autodiff_work=_W,
+        readme_sections=3,
+        reverts="slow-autodiff",
+    ),
+    _Step(
+        label="wrong-relu-grad",
+        message="autodiff: relu rule hands relu_grad the primal input first",
+        version="0.2.0",
+        compile_timings=True,
+        single_output_only=False,
+        broken=False,
+        autodiff_work=_W,
+        readme_sections=3,
+        relu_grad_swapped=True,
+    ),
+    _Step(
+        label="hash-seeded",
+        message="autodiff: index gradients by value in a HashMap; check the tape per gradient",
+        version="0.2.0",
+        compile_timings=True,
+        single_output_only=False,
+        broken=False,
+        autodiff_work=_W,
+        readme_sections=3,
+        relu_grad_swapped=True,
+        hash_seeded=True,
+    ),
 )
 
 LABELS: tuple[str, ...] = tuple(step.label for step in _STEPS)
@@ -235,8 +313,44 @@ def _cargo_toml(step: _Step) -> str:
     return _replace_once(text, "@EXTRA_FEATURES@\n", extra, "@EXTRA_FEATURES@ line")
 
 
+def _select_knobs(template: str, knobs: dict[str, bool]) -> str:
+    """Keep one branch of each `//@ if KNOB` / `//@ else` / `//@ end` block; drop `//@` lines.
+
+    Blocks do not nest, and every KNOB must be one of `knobs`: a typo in the template
+    fails here rather than silently leaving a commit without its change.
+    """
+    kept: list[str] = []
+    block: tuple[str, bool] | None = None  # (knob, inside the else branch)
+    for number, line in enumerate(template.splitlines(keepends=True), start=1):
+        directive = line.strip()
+        if not directive.startswith("//@"):
+            if block is None or knobs[block[0]] != block[1]:
+                kept.append(line)
+            continue
+        words = directive.split()
+        where = f"fixture template line {number}"
+        if words[:2] == ["//@", "if"] and len(words) == 3:
+            if block is not None:
+                raise RuntimeError(f"{where}: nested //@ if")
+            if words[2] not in knobs:
+                raise RuntimeError(f"{where}: unknown knob {words[2]!r} (knobs: {sorted(knobs)})")
+            block = (words[2], False)
+        elif words == ["//@", "else"]:
+            if block is None or block[1]:
+                raise RuntimeError(f"{where}: //@ else without //@ if")
+            block = (block[0], True)
+        elif words == ["//@", "end"]:
+            if block is None:
+                raise RuntimeError(f"{where}: //@ end without //@ if")
+            block = None
+        # Any other `//@` line is a note for whoever edits the template.
+    if block is not None:
+        raise RuntimeError(f"fixture template: //@ if {block[0]} has no //@ end")
+    return "".join(kept)
+
+
 def _lib_rs(step: _Step) -> str:
-    text = (TEMPLATE_DIR / "src" / "lib.rs").read_text()
+    text = _select_knobs((TEMPLATE_DIR / "src" / "lib.rs").read_text(), step.knobs)
     text, count = _WORK_LINE.subn(f"pub const AUTODIFF_WORK: u64 = {step.autodiff_work};", text)
     if count != 1:
         raise RuntimeError(f"fixture template: expected one AUTODIFF_WORK line, found {count}")
@@ -323,7 +437,10 @@ def make_history(dest: Path) -> FixtureHistory:
 
     Oldest first: multiple-outputs (v0.1.0, autodiff gives E4001), works (v0.2.0),
     broken-build (does not compile), build-fixed (same tree as works),
-    slow-autodiff (AUTODIFF_WORK tripled), docs-1 and docs-2 (README only).
+    slow-autodiff (AUTODIFF_WORK tripled), docs-1 and docs-2 (README only),
+    revert-slow (`git revert` of slow-autodiff: build-fixed's code, docs-2's README),
+    wrong-relu-grad (relu_grad operands swapped) and hash-seeded (a randomly seeded
+    HashMap in the gradient pass, relu_grad still swapped).
     `dest` must not exist or be an empty directory.
     """
     if dest.exists() and any(dest.iterdir()):
@@ -336,17 +453,26 @@ def make_history(dest: Path) -> FixtureHistory:
             path = dest / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(text.encode())
+        message = step.message
+        if step.reverts is not None:
+            reverted = next(c for c in commits if c.label == step.reverts)
+            message += f"\n\nThis reverts commit {reverted.sha}."
         date = FIRST_COMMIT_DATE + timedelta(hours=index)
         _git(dest, "add", "--all")
-        _git(dest, "commit", "--quiet", "--no-verify", "-m", step.message, date=date)
+        _git(dest, "commit", "--quiet", "--no-verify", "-m", message, date=date)
         sha = _git(dest, "rev-parse", "HEAD").strip()
+        differentiates = step.differentiates
         commits.append(
             FixtureCommit(
                 label=step.label,
                 sha=sha,
+                message=message,
                 builds=step.builds,
-                differentiates=step.differentiates,
-                autodiff_work=step.autodiff_work if step.differentiates else 0,
+                differentiates=differentiates,
+                autodiff_work=step.autodiff_work if differentiates else 0,
+                reverts=step.reverts,
+                relu_grad_swapped=step.relu_grad_swapped and differentiates,
+                hash_seeded=step.hash_seeded and differentiates,
             )
         )
     return FixtureHistory(repo=dest, commits=tuple(commits))

@@ -108,6 +108,34 @@ GRAD_IR = {
 
 SMALL_MLP_GRADIENT = GRAD_IR["small_mlp"]
 
+# small_mlp at the fixture's `wrong-relu-grad` commit and later: relu's rule emits
+# `relu_grad %6 %14` (the pre-activation first, the upstream gradient second) where
+# the correct rule emits `relu_grad %14 %6`. The same ops and the same counts; the
+# gradients of x and w1 (%19, %20, computed from %16) are wrong with random values.
+# With MIND's constant fills (x=0, w1=1, b1=0) the pre-activation %6 is 0, so both
+# orders give 0 and a check on those fills cannot tell them apart.
+SMALL_MLP_GRADIENT_RELU_GRAD_SWAPPED = (
+    SMALL_MLP_PRIMAL
+    + """\
+  %11 = const.i64 1
+  %12 = transpose %3 perm=[1, 0]
+  %13 = transpose %7 perm=[1, 0]
+  %14 = matmul %11, %12
+  %15 = matmul %13, %11
+  %16 = relu_grad %6 %14
+  %17 = transpose %1 perm=[1, 0]
+  %18 = transpose %0 perm=[1, 0]
+  %19 = matmul %16, %17
+  %20 = matmul %18, %16
+}  // next_id = 21
+
+"""
+)
+
+# `mindc FILE --autodiff --emit-grad-ir --func main` stdout where relu_grad is swapped:
+# only small_mlp has a relu.
+GRAD_IR_RELU_GRAD_SWAPPED = {**GRAD_IR, "small_mlp": SMALL_MLP_GRADIENT_RELU_GRAD_SWAPPED}
+
 # What an early MIND printed for the whole model inlined into one expression:
 # inputs became `const.i64 0`, the relu and one matmul vanished, exit code 0.
 SMALL_MLP_LOSSY = """module {

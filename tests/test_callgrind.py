@@ -149,8 +149,9 @@ def test_asv_records_the_autodiff_step_and_flat_front_end(
         assert counts("works", "track_autodiff_instructions")[model] == pytest.approx(base, 0.01)
         assert counts("docs-2", "track_autodiff_instructions")[model] == pytest.approx(slow, 0.01)
         front = [
-            counts(label, "track_front_end_instructions")[model]
-            for label in ("works", "build-fixed", "slow-autodiff", "docs-1", "docs-2")
+            counts(commit.label, "track_front_end_instructions")[model]
+            for commit in project.history.commits
+            if commit.differentiates
         ]
         assert max(front) <= 1.01 * min(front), (model, front)
     # The right amount: the extra work is per emitted gradient instruction, so the
@@ -161,3 +162,15 @@ def test_asv_records_the_autodiff_step_and_flat_front_end(
         COUNTS + "track_autodiff_instructions",
     )
     assert all(is_skipped(value) for value in old.values())
+    # Run-to-run wobble: none where the fixture is deterministic; at hash-seeded the
+    # gradient call moves with the hash seed (3 runs per figure: one model at least
+    # shows it, while the front end, which never hashes, repeats there too).
+    for commit in project.history.commits:
+        if not commit.differentiates:
+            continue
+        spreads = counts(commit.label, "track_gradient_call_spread_percent")
+        if commit.counts_repeatable:
+            assert set(spreads.values()) == {0.0}, (commit.label, spreads)
+        else:
+            assert max(spreads.values()) > 0.0, (commit.label, spreads)
+            assert max(spreads.values()) < 5.0, (commit.label, spreads)

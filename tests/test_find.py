@@ -3,8 +3,9 @@
 Over the fixture history: `broken-build` does not compile, and `slow-autodiff`
 triples the autodiff work, which instruction counts show exactly. asv's own
 `find` dies on the broken commit; ours skips it, says so with its build log, and
-still names `slow-autodiff`. `--skip-save` keeps the session's shared results as
-the run left them.
+still names `slow-autodiff`: the greatest regression between `works` and the tip,
+even though `revert-slow` undoes it later and `hash-seeded` adds a smaller step.
+`--skip-save` keeps the session's shared results as the run left them.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ def test_find_skips_the_commit_that_does_not_build_and_finds_the_step(
     history = project.history
     works, broken, slow = (history.by_label(x) for x in ("works", "broken-build", "slow-autodiff"))
     tip = history.commits[-1]
-    # Oldest first: broken-build, build-fixed, slow-autodiff, docs-1, docs-2. asv's first
-    # probe is the broken commit at the low end of the range.
+    # Oldest first: broken-build, build-fixed, slow-autodiff, docs-1, docs-2, revert-slow,
+    # wrong-relu-grad, hash-seeded. asv's first probe is the broken commit at the low end
+    # of the range; then build-fixed, docs-1 (the middle, at 3x) and the tip (about 1.1x,
+    # whatever the hash seed): the larger rise is in the lower half, where slow-autodiff is.
     completed = project.mind_runner(
         "find", f"{works.sha}..{tip.sha}", AUTODIFF, "--machine", MACHINE, "--skip-save"
     )

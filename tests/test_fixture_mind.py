@@ -18,8 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixture_history import BASE_AUTODIFF_WORK, LABELS, FixtureHistory, make_history
-from tests.ir_samples import EMIT_IR, GRAD_IR, SMALL_MLP_PRIMAL
+from tests.fixture_history import (
+    BASE_AUTODIFF_WORK,
+    LABELS,
+    FixtureHistory,
+    _select_knobs,
+    make_history,
+)
+from tests.ir_samples import EMIT_IR, GRAD_IR, GRAD_IR_RELU_GRAD_SWAPPED, SMALL_MLP_PRIMAL
 
 CARGO = shutil.which("cargo")
 VALGRIND = shutil.which("valgrind")
@@ -210,18 +216,37 @@ def test_history_commits_and_flags(history: FixtureHistory) -> None:
         "slow-autodiff",
         "docs-1",
         "docs-2",
+        "revert-slow",
+        "wrong-relu-grad",
+        "hash-seeded",
     )
     assert tuple(c.label for c in history.commits) == LABELS
-    table = {c.label: (c.builds, c.differentiates, c.autodiff_work) for c in history.commits}
+    table = {
+        c.label: (
+            c.builds,
+            c.differentiates,
+            c.autodiff_work,
+            c.reverts,
+            c.relu_grad_swapped,
+            c.hash_seeded,
+            c.gradient_correct,
+            c.counts_repeatable,
+        )
+        for c in history.commits
+    }
     w = BASE_AUTODIFF_WORK
     assert table == {
-        "multiple-outputs": (True, False, 0),
-        "works": (True, True, w),
-        "broken-build": (False, False, 0),
-        "build-fixed": (True, True, w),
-        "slow-autodiff": (True, True, 3 * w),
-        "docs-1": (True, True, 3 * w),
-        "docs-2": (True, True, 3 * w),
+        "multiple-outputs": (True, False, 0, None, False, False, False, True),
+        "works": (True, True, w, None, False, False, True, True),
+        "broken-build": (False, False, 0, None, False, False, False, True),
+        "build-fixed": (True, True, w, None, False, False, True, True),
+        "slow-autodiff": (True, True, 3 * w, None, False, False, True, True),
+        "docs-1": (True, True, 3 * w, None, False, False, True, True),
+        "docs-2": (True, True, 3 * w, None, False, False, True, True),
+        "revert-slow": (True, True, w, "slow-autodiff", False, False, True, True),
+        "wrong-relu-grad": (True, True, w, None, True, False, False, True),
+        # Knobs are cumulative: relu_grad stays swapped at hash-seeded.
+        "hash-seeded": (True, True, w, None, True, True, False, False),
     }
     shas = [c.sha for c in history.commits]
     assert all(re.fullmatch(r"[0-9a-f]{40}", sha) for sha in shas)
@@ -230,15 +255,31 @@ def test_history_commits_and_flags(history: FixtureHistory) -> None:
     assert history.by_label("works").sha == shas[1]
     with pytest.raises(KeyError):
         history.by_label("nope")
+    messages = git(history, "log", "--reverse", "--format=%B%x00", "main").split("\0\n")
+    assert [m.rstrip("\n") for m in messages[: len(shas)]] == [c.message for c in history.commits]
+    slow = history.by_label("slow-autodiff")
+    assert history.by_label("revert-slow").message == (
+        f'Revert "{slow.message}"\n\nThis reverts commit {slow.sha}.'
+    )
 
 
 def test_history_metadata_is_fixed(history: FixtureHistory, tmp_path: Path) -> None:
     log = git(history, "log", "--reverse", "--format=%an|%ae|%aI|%cI").splitlines()
-    stamps = [f"2026-03-02T{9 + i:02d}:00:00+00:00" for i in range(7)]
+    stamps = [f"2026-03-02T{9 + i:02d}:00:00+00:00" for i in range(len(LABELS))]
     expected = [f"MIND Fixture|fixture@mind-autodiff-bench.invalid|{s}|{s}" for s in stamps]
     assert log == expected
     again = make_history(tmp_path / "again")
     assert [c.sha for c in again.commits] == [c.sha for c in history.commits]
+    # Commits appended later leave the earlier ones (and results keyed by them) alone.
+    assert {c.label: c.sha for c in history.commits[:7]} == {
+        "multiple-outputs": "98457cda80704fe50f3acc426268e5c8ab19595a",
+        "works": "b896c48bcc443481e804e77bbbff85e71f4e4652",
+        "broken-build": "178224f5338f07225db66faebe71a73ab818c643",
+        "build-fixed": "201bf37ad8866d804c4dd8a1c9a647c4140c046d",
+        "slow-autodiff": "b6e927f087c96359c9f09f7a1a89fd1bc4372176",
+        "docs-1": "1b9391713e3a32b6ef36d285f0f77a6ce183a65b",
+        "docs-2": "d3f295b1e219d6ac39f456e2f46a9cda18711174",
+    }
 
 
 def test_history_trees(history: FixtureHistory) -> None:
@@ -272,6 +313,69 @@ def test_history_trees(history: FixtureHistory) -> None:
         f"-pub const AUTODIFF_WORK: u64 = {w};",
         f"+pub const AUTODIFF_WORK: u64 = {3 * w};",
     ]
+
+
+def changed_lines(history: FixtureHistory, old: str, new: str) -> list[str]:
+    """The -/+ lines of `git diff -U0` between two fixture commits."""
+    diff = git(history, "diff", "-U0", history.by_label(old).sha, history.by_label(new).sha)
+    return [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in "+++---"]
+
+
+def test_revert_and_later_commits_change_only_their_lines(history: FixtureHistory) -> None:
+    def blob(label: str, path: str) -> str:
+        return git(history, "rev-parse", f"{history.by_label(label).sha}:{path}").strip()
+
+    w = BASE_AUTODIFF_WORK
+    # revert-slow undoes slow-autodiff exactly: build-fixed's code, docs-2's README.
+    assert changed_lines(history, "docs-2", "revert-slow") == [
+        f"-pub const AUTODIFF_WORK: u64 = {3 * w};",
+        f"+pub const AUTODIFF_WORK: u64 = {w};",
+    ]
+    for path in ("src/lib.rs", "src/bin/mindc.rs", "Cargo.toml"):
+        assert blob("revert-slow", path) == blob("build-fixed", path), path
+    assert blob("revert-slow", "README.md") == blob("docs-2", "README.md")
+    # wrong-relu-grad: relu's rule hands relu_grad its operands the other way round.
+    assert changed_lines(history, "revert-slow", "wrong-relu-grad") == [
+        "-                    grad: upstream,",
+        "-                    input: *a,",
+        "+                    grad: *a,",
+        "+                    input: upstream,",
+    ]
+    hashed = changed_lines(history, "wrong-relu-grad", "hash-seeded")
+    assert git(
+        history, "diff", "--name-only",
+        history.by_label("wrong-relu-grad").sha, history.by_label("hash-seeded").sha,
+    ).split() == ["src/lib.rs"]  # fmt: skip
+    assert "+use std::collections::{BTreeMap, HashMap};" in hashed
+    assert "+    grads: HashMap<ValueId, ValueId>," in hashed
+    assert not any("relu_grad" in line or "AUTODIFF_WORK" in line for line in hashed)
+    # What the crate's doc comment says about hash maps is true at every commit.
+    claim = "//! IR for the programs it understands. Plain `std`, no hash maps and nothing\n"
+    repeatable = "//! seeded at random, so instruction counts are exactly repeatable run to run.\n"
+    for commit in history.commits:
+        source = git(history, "show", f"{commit.sha}:src/lib.rs")
+        assert claim in source, commit.label
+        assert (claim + repeatable in source) == commit.counts_repeatable, commit.label
+        assert ("HashMap" in source) == commit.hash_seeded, commit.label
+        assert "//@" not in source and "#![forbid(unsafe_code)]\n" in source
+
+
+def test_template_knob_blocks() -> None:
+    template = (
+        "a\n//@ a note\n//@ if k\non\n//@ else\noff\n//@ end\n  //@ if k\nonly on\n//@ end\nz\n"
+    )
+    assert _select_knobs(template, {"k": True}) == "a\non\nonly on\nz\n"
+    assert _select_knobs(template, {"k": False}) == "a\noff\nz\n"
+    for broken, message in [
+        ("//@ if k\n//@ if k\n//@ end\n", "nested"),
+        ("//@ if typo\n//@ end\n", "unknown knob 'typo'"),
+        ("//@ if k\nx\n", "has no //@ end"),
+        ("//@ else\n", "without //@ if"),
+        ("//@ if k\n//@ else\n//@ else\n//@ end\n", "without //@ if"),
+        ("//@ end\n", "without //@ if"),
+    ]:
+        with pytest.raises(RuntimeError, match=message):
+            _select_knobs(broken, {"k": True})
 
 
 def test_cargo_toml_at_each_commit(history: FixtureHistory) -> None:
@@ -337,11 +441,19 @@ def test_emit_ir(builder: Builder, programs: Path, program: str) -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, EMIT_IR[program], "")
 
 
-@pytest.mark.parametrize("label", ["works", "slow-autodiff"])
+@pytest.mark.parametrize(
+    "label", ["works", "slow-autodiff", "revert-slow", "wrong-relu-grad", "hash-seeded"]
+)
 @pytest.mark.parametrize("program", ["small_mlp", "simple_quadratic", "matmul_chain"])
-def test_grad_ir(builder: Builder, programs: Path, program: str, label: str) -> None:
+def test_grad_ir(
+    builder: Builder, history: FixtureHistory, programs: Path, program: str, label: str
+) -> None:
+    correct = history.by_label(label).gradient_correct
+    expected = (GRAD_IR if correct else GRAD_IR_RELU_GRAD_SWAPPED)[program]
+    # Only small_mlp has a relu: the other programs' gradient IR is right either way.
+    assert (expected == GRAD_IR[program]) == (correct or program != "small_mlp")
     result = builder.build(label).run("mindc", f"{program}.mind", *GRAD_ARGS, cwd=programs)
-    assert (result.returncode, result.stdout, result.stderr) == (0, GRAD_IR[program], "")
+    assert (result.returncode, result.stdout, result.stderr) == (0, expected, "")
 
 
 def test_cli_errors(builder: Builder, programs: Path) -> None:
@@ -424,8 +536,9 @@ def test_compile_timings(builder: Builder, programs: Path) -> None:
     assert re.fullmatch(pattern, result.stderr), result.stderr
 
 
-def test_relu_chain_1000_layers(builder: Builder, programs: Path) -> None:
-    build = builder.build("slow-autodiff")
+@pytest.mark.parametrize("label", ["slow-autodiff", "hash-seeded"])
+def test_relu_chain_1000_layers(builder: Builder, programs: Path, label: str) -> None:
+    build = builder.build(label)
     seconds = []
     for _ in range(3):
         started = time.perf_counter()
@@ -459,10 +572,10 @@ def callgrind_count(binary: Path, *args: str, cwd: Path) -> int:
 
 
 def test_autodiff_work_knob(builder: Builder, programs: Path, tmp_path: Path) -> None:
-    # The same binary path for both builds: the path's length changes the counts.
+    # The same binary path for every build: the path's length changes the counts.
     binary = tmp_path / "mindc"
     counts: dict[str, tuple[int, int, int]] = {}
-    for label in ("works", "slow-autodiff"):
+    for label in ("works", "slow-autodiff", "revert-slow", "wrong-relu-grad"):
         shutil.copy2(builder.build(label).bin_dir / "mindc", binary)
         counts[label] = (
             callgrind_count(binary, "--version", cwd=programs),
@@ -470,10 +583,44 @@ def test_autodiff_work_knob(builder: Builder, programs: Path, tmp_path: Path) ->
             callgrind_count(binary, "small_mlp.mind", *GRAD_ARGS, cwd=programs),
         )
     again = callgrind_count(binary, "small_mlp.mind", *GRAD_ARGS, cwd=programs)
-    assert again == counts["slow-autodiff"][2], "instruction counts are not repeatable"
+    assert again == counts["wrong-relu-grad"][2], "instruction counts are not repeatable"
     (version_w, emit_w, grad_w) = counts["works"]
     (version_3w, emit_3w, grad_3w) = counts["slow-autodiff"]
     assert (version_w, emit_w) == (version_3w, emit_3w), counts
     share_w, share_3w = grad_w - emit_w, grad_3w - emit_3w
     assert 100_000 < share_w < 400_000, counts
     assert 2.0 < share_3w / share_w < 3.0, counts
+    # The revert restores the very same source, so the very same counts.
+    assert counts["revert-slow"] == counts["works"], counts
+    # A wrong gradient costs what the right one costs: same ops, same work. (Equal on
+    # the toolchain this was written with; a count check is blind to it either way.)
+    share_r = counts["revert-slow"][2] - counts["revert-slow"][1]
+    share_x = counts["wrong-relu-grad"][2] - counts["wrong-relu-grad"][1]
+    assert abs(share_x - share_r) < 0.001 * share_r, counts
+
+
+def test_hash_seeded_counts_vary_run_to_run(
+    builder: Builder, programs: Path, tmp_path: Path
+) -> None:
+    """A HashMap seeded per process: the gradient call's count moves by a few % of the
+    autodiff share from run to run (real MIND: 4-6 %), its output never does."""
+    binary = tmp_path / "mindc"
+
+    def count(*args: str) -> int:
+        return callgrind_count(binary, "small_mlp.mind", *args, cwd=programs)
+
+    shutil.copy2(builder.build("wrong-relu-grad").bin_dir / "mindc", binary)
+    share_before = count(*GRAD_ARGS) - count("--emit-ir")
+    build = builder.build("hash-seeded")
+    shutil.copy2(build.bin_dir / "mindc", binary)
+    front_end = {count("--emit-ir") for _ in range(2)}
+    assert len(front_end) == 1, front_end  # the front end never touches the map
+    shares = sorted(count(*GRAD_ARGS) - min(front_end) for _ in range(5))
+    assert len(set(shares)) > 1, shares
+    assert shares[-1] - shares[0] < 0.10 * shares[2], shares
+    # The map and the tape check cost something at every seed: a step up, not only noise.
+    assert shares[0] > 1.02 * share_before, (share_before, shares)
+    outputs = {
+        build.run("mindc", "small_mlp.mind", *GRAD_ARGS, cwd=programs).stdout for _ in range(5)
+    }
+    assert outputs == {GRAD_IR_RELU_GRAD_SWAPPED["small_mlp"]}

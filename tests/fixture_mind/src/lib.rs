@@ -1,13 +1,30 @@
+//@ Template of the fixture crate's src/lib.rs (tests/fixture_history.py writes one
+//@ per commit). Lines starting `//@` never reach a commit: `//@ if KNOB`, `//@ else`
+//@ and `//@ end` keep one branch per commit, after the knobs of that commit's step
+//@ (relu_grad_swapped, hash_seeded). With every knob off the text is byte for byte
+//@ what the first commits have. The hash_seeded knob is what brings a hash map
+//@ seeded at random into the crate: the doc comment below says so per commit.
 //! mind (test fixture): a small stand-in for the MIND tensor compiler.
 //!
 //! It accepts MIND's `let` dialect, lowers it to MIND's printed IR, and runs a
 //! reverse-mode autodiff pass whose output matches the real compiler's gradient
 //! IR for the programs it understands. Plain `std`, no hash maps and nothing
+//@ if hash_seeded
+//! seeded at random, except the gradient pass: it keeps gradients in a `HashMap`
+//! with std's default hasher, seeded at random per process, and checks them in
+//! the map's order. The gradient IR is the same every run; the instructions
+//! retired by a gradient call are not (all other calls repeat exactly).
+//@ else
 //! seeded at random, so instruction counts are exactly repeatable run to run.
+//@ end
 
 #![forbid(unsafe_code)]
 
+//@ if hash_seeded
+use std::collections::{BTreeMap, HashMap};
+//@ else
 use std::collections::BTreeMap;
+//@ end
 use std::fmt;
 
 /// Iterations of the deterministic mixing loop the gradient pass runs for every
@@ -1239,6 +1256,64 @@ fn autodiff_work(salt: u64) -> u64 {
     std::hint::black_box(a ^ b ^ c ^ d)
 }
 
+//@ if hash_seeded
+/// At most this many instructions are re-verified between two gradients.
+const TAPE_CHECK_WINDOW: usize = 8;
+
+/// Rounds of the tape check's mixing loop per re-verified instruction.
+const TAPE_CHECK_ROUNDS: u64 = 70;
+
+/// Deterministic busy work of the tape check, `TAPE_CHECK_ROUNDS` rounds.
+#[inline(never)]
+fn tape_check_work(salt: u64) -> u64 {
+    let rounds = std::hint::black_box(TAPE_CHECK_ROUNDS);
+    let mut x = 0x94D0_49BB_1331_11EB ^ salt;
+    let mut i = 0;
+    while i < rounds {
+        x = (x ^ (x >> 31))
+            .wrapping_mul(0xBF58_476D_1CE4_E5B9)
+            .wrapping_add(i);
+        i += 1;
+    }
+    std::hint::black_box(x)
+}
+
+struct Tape {
+    module: Module,
+    grads: HashMap<ValueId, ValueId>,
+    checksum: u64,
+}
+
+impl Tape {
+    fn emit(&mut self, op: Op) -> ValueId {
+        let id = self.module.push(op);
+        self.checksum ^= autodiff_work(id as u64);
+        id
+    }
+
+    fn accumulate(&mut self, value: ValueId, grad: ValueId) {
+        let total = match self.grads.get(&value) {
+            None => grad,
+            Some(&existing) => self.emit(Op::Add(existing, grad)),
+        };
+        self.grads.insert(value, total);
+    }
+
+    /// Re-verify the tape around every gradient, in the map's order: a cursor moves
+    /// from the value checked last to the next one, at most `TAPE_CHECK_WINDOW` steps.
+    fn check(&mut self) {
+        let mut cursor: ValueId = 0;
+        for (&value, &grad) in &self.grads {
+            let steps = value.abs_diff(cursor).min(TAPE_CHECK_WINDOW);
+            for step in 0..steps {
+                self.checksum ^= tape_check_work((value + step) as u64);
+            }
+            self.checksum ^= grad as u64;
+            cursor = value;
+        }
+    }
+}
+//@ else
 struct Tape {
     module: Module,
     grads: Vec<Option<ValueId>>,
@@ -1260,6 +1335,7 @@ impl Tape {
         self.grads[value] = Some(total);
     }
 }
+//@ end
 
 /// Append the gradient of the module's last output with respect to every value.
 pub fn differentiate(primal: &Module, func: &str) -> Result<Module, AutodiffError> {
@@ -1288,19 +1364,34 @@ pub fn differentiate(primal: &Module, func: &str) -> Result<Module, AutodiffErro
     let primal_insts: Vec<Inst> = primal.instructions().into_iter().cloned().collect();
     let mut tape = Tape {
         module: primal.clone(),
+//@ if hash_seeded
+        grads: HashMap::new(),
+//@ else
         grads: vec![None; primal.next_id],
+//@ end
         checksum: 0,
     };
     let seed = tape.emit(Op::ConstI64(1));
+//@ if hash_seeded
+    tape.grads.insert(target, seed);
+//@ else
     tape.grads[target] = Some(seed);
+//@ end
     for inst in primal_insts.iter().rev() {
         if inst.id > target {
             continue;
         }
+//@ if hash_seeded
+        let upstream = match tape.grads.get(&inst.id) {
+            Some(&grad) => grad,
+            None => continue,
+        };
+//@ else
         let upstream = match tape.grads[inst.id] {
             Some(grad) => grad,
             None => continue,
         };
+//@ end
         match &inst.op {
             Op::ConstTensor { .. } | Op::ConstI64(_) => {}
             Op::Add(a, b) => {
@@ -1328,10 +1419,17 @@ pub fn differentiate(primal: &Module, func: &str) -> Result<Module, AutodiffErro
                 tape.accumulate(*b, db);
             }
             Op::Relu(a) => {
+//@ if relu_grad_swapped
+                let da = tape.emit(Op::ReluGrad {
+                    grad: *a,
+                    input: upstream,
+                });
+//@ else
                 let da = tape.emit(Op::ReluGrad {
                     grad: upstream,
                     input: *a,
                 });
+//@ end
                 tape.accumulate(*a, da);
             }
             Op::Sum { input, .. } => tape.accumulate(*input, upstream),
@@ -1354,6 +1452,9 @@ pub fn differentiate(primal: &Module, func: &str) -> Result<Module, AutodiffErro
             }
         }
     }
+//@ if hash_seeded
+    tape.check();
+//@ end
     std::hint::black_box(tape.checksum);
     Ok(tape.module)
 }
