@@ -134,26 +134,30 @@ class MindDriver:
                 f"MIND {self.manifest.commit[:8]} was built without the 'autodiff' feature "
                 f"(its Cargo.toml declares: {', '.join(self.manifest.declared_features)})"
             )
-        programs = {dialect: render(case) for dialect, render in DIALECTS.items()}
-        key = preparation_key(self.mindc, case.name, programs)
+        key = preparation_key(self.mindc, case)
         preparation = self.cache.load(case.name, key)
         module = _module_of(preparation)
         if preparation is None or (preparation.dialect is not None and module is None):
-            preparation = self._choose_dialect(case, programs)
+            preparation = self._choose_dialect(case)
             self.cache.save(case.name, key, preparation)
             module = _module_of(preparation)
         if preparation.dialect is None or preparation.correctness is None or module is None:
             raise CannotDifferentiate(preparation.failure)
         dialect = preparation.dialect
-        program = write_program(f"{case.name}.{dialect}.mind", programs[dialect])
+        program = write_program(f"{case.name}.{dialect}.mind", DIALECTS[dialect](case))
         return PreparedModel(case, dialect, program, module, preparation.correctness)
 
-    def _choose_dialect(self, case: Model, programs: dict[str, str]) -> Preparation:
+    def _choose_dialect(self, case: Model) -> Preparation:
         """Run every dialect until one has no incorrect gradient; judge those that pass."""
         reasons = []
         best: Preparation | None = None
         fewest = 0
-        for dialect, text in programs.items():
+        for dialect, render in DIALECTS.items():
+            try:
+                text = render(case)
+            except RecursionError:  # inlining relu_matmul_chain_1000 into one expression
+                reasons.append(f"{dialect}: too deeply nested to write as one program")
+                continue
             program = write_program(f"{case.name}.{dialect}.mind", text)
             run = self.run(Stage.GRADIENT, program)
             failure = run.failure()

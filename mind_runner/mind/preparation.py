@@ -4,7 +4,7 @@ asv runs every benchmark in a process of its own, about 20 per commit, and each
 asks the driver which dialect to use. Choosing it means judging every candidate
 dialect's gradients (`gradient_check`), which imports torch: 1-2 s a process.
 So the outcome is stored, one small JSON file per model, keyed by a digest of
-the `mindc` binary, the model's program texts and the judging code: the first
+the `mindc` binary, the model (so its program texts) and the judging code: the first
 process of a commit judges, the others read. A file from another binary
 (stale) or one that cannot be read (corrupt) is judged again and replaced; a
 reader never sees half a file (atomic writes).
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mind_runner.mind.correctness import Correctness
+from mind_runner.mind.models import Model
 from mind_runner.util.files import write_atomically
 
 FORMAT = 1
@@ -71,12 +72,13 @@ class Preparation:
         )
 
 
-def preparation_key(mindc: Path, model: str, programs: Mapping[str, str]) -> str:
-    """A digest of everything an outcome depends on: binary, programs, judging code."""
+def preparation_key(mindc: Path, case: Model) -> str:
+    """A digest of everything an outcome depends on: the binary, the model (with
+    dialects.py among the code, its program texts) and the judging code."""
     digest = hashlib.sha256(f"format {FORMAT}\n".encode())
     digest.update(_binary_digest(mindc, *_identity(mindc)).encode())
     digest.update(_code_digest().encode())
-    digest.update(json.dumps([model, sorted(programs.items())]).encode())
+    digest.update(repr(case).encode())
     return digest.hexdigest()
 
 
