@@ -13,7 +13,7 @@ import pytest
 
 from mind_runner.hooks.manifest import BuildManifest
 from mind_runner.mind.driver import CannotDifferentiate, MindDriver, MindRun, Stage
-from mind_runner.mind.models import SEED_MODELS
+from mind_runner.mind.models import SEED_MODELS, relu_matmul_chain
 from mind_runner.mind.preparation import PreparationCache
 from tests import ir_samples
 from tests.conftest import PROJECT_ROOT
@@ -287,3 +287,14 @@ def test_a_model_no_dialect_differentiates_stays_a_skip_without_rerunning(
         with pytest.raises(CannotDifferentiate, match="let-form: exit 1: error\\[autodiff\\]"):
             driver(tmp_path, answers).prepare(SEED_MODELS["small_mlp"])
     assert len(calls(tmp_path)) == 3
+
+
+def test_a_model_too_deep_for_one_expression_is_a_reason_not_a_crash(tmp_path: Path) -> None:
+    answers: dict[str, Answer] = {
+        "let-form": (1, "", E4001 + "\n"),
+        "function-form": (0, ir_samples.TRIVIAL_FUNCTION_MODULE, ""),
+    }
+    with pytest.raises(CannotDifferentiate) as raised:
+        driver(tmp_path, answers).prepare(relu_matmul_chain(1000))
+    assert "single-expression: too deeply nested to write as one program" in str(raised.value)
+    assert len(calls(tmp_path)) == 2
