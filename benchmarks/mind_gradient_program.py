@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 
     from mind_runner.mind.ir_executor import GradientProgram as Program
 
-LABEL = "MIND's gradient program on PyTorch kernels, not a MIND runtime"
-
 
 @dataclass(frozen=True)
 class Compiled:
