@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from mind_runner.mind import driver
 from mind_runner.mind.correctness import VERDICT_CODES, Verdict
 from mind_runner.mind.gradient_check import reference_gradients
 from mind_runner.mind.models import SEED_MODELS
+from tests.conftest import PROJECT_ROOT
 from tests.mind_binaries import fixture_bin_dir
 
 
@@ -182,3 +185,17 @@ def test_without_mind_every_mind_figure_skips(
     judged = judge_chains([1])
     with pytest.raises(NotImplementedError, match="no mindc installed"):
         ChainCorrectness().setup(judged, 1)
+
+
+def test_benchmark_discovery_imports_no_torch() -> None:
+    """asv imports every benchmark module in every benchmark process: torch stays lazy."""
+    modules = sorted(p.stem for p in (PROJECT_ROOT / "benchmarks").glob("*.py"))
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}: importlib.import_module('benchmarks.' + name)\n"
+        "print('torch' in sys.modules)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.strip() == "False"
