@@ -137,10 +137,11 @@ class MindDriver:
         key = preparation_key(self.mindc, case)
         preparation = self.cache.load(case.name, key)
         module = _module_of(preparation)
-        if preparation is None or (preparation.dialect is not None and module is None):
+        if preparation is None or module is None:
             preparation = self._choose_dialect(case)
-            self.cache.save(case.name, key, preparation)
             module = _module_of(preparation)
+            if module is not None:  # a failure is not kept: it may be passing (a timeout)
+                self.cache.save(case.name, key, preparation)
         if preparation.dialect is None or preparation.correctness is None or module is None:
             raise CannotDifferentiate(preparation.failure)
         dialect = preparation.dialect

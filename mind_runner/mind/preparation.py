@@ -3,11 +3,13 @@
 asv runs every benchmark in a process of its own, about 20 per commit, and each
 asks the driver which dialect to use. Choosing it means judging every candidate
 dialect's gradients (`gradient_check`), which imports torch: 1-2 s a process.
-So the outcome is stored, one small JSON file per model, keyed by a digest of
-the `mindc` binary, the model (so its program texts) and the judging code: the first
-process of a commit judges, the others read. A file from another binary
-(stale) or one that cannot be read (corrupt) is judged again and replaced; a
-reader never sees half a file (atomic writes).
+So the chosen dialect, its printed module and its verdicts are stored, one small
+JSON file per model, keyed by a digest of the `mindc` binary, the model (so its
+program texts) and the judging code: the first process of a commit judges, the
+others read. A file from another binary (stale) or one that cannot be read
+(corrupt) is judged again and replaced; a reader never sees half a file (atomic
+writes). The driver does not store a failure: trying the dialects again is cheap,
+and a failure may not last (a timeout on a busy machine).
 """
 
 from __future__ import annotations
