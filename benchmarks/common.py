@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 
 MODELS = list(SEED_MODELS)
 """The seed's three models, the `model` parameter of every per-model benchmark."""
+PARAMETERS = list(dict.fromkeys(p.name for case in SEED_MODELS.values() for p in case.params))
+"""Every seed model's parameter names, in order: the `parameter` axis of per-parameter
+figures (a model without the parameter skips, as pandas' benchmarks do)."""
+CHAIN_LAYERS = [1, 10, 100, 1000]
+"""The depths N of the scaling sweep (relu_matmul_chain)."""
 RUNS = 3
 """Runs behind each count and peak: the median is kept, the spread recorded."""
 

@@ -17,6 +17,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from benchmarks.common import (
+    CHAIN_LAYERS,
     RUNS,
     StageCounts,
     capture_joint_graph,
@@ -33,7 +34,7 @@ from mind_runner.mind.models import Model, relu_matmul_chain
 if TYPE_CHECKING:
     import torch
 
-LAYERS = [1, 10, 100, 1000]
+LAYERS = CHAIN_LAYERS
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ Code map (dependencies point down this list, never up; a test checks it):
 - `regressions/`: the steps in the history, as asv found them.
 - `results/`: asv's result files and MIND's git history, read through asv's API.
 - `mind/`: everything that knows MIND: the models, their program dialects, the
-  gradient IR, and the driver that runs `mindc`.
+  gradient IR, the driver that runs `mindc` (and keeps its choices per binary), the
+  reference executor of the printed IR and the gradient check with its verdicts.
 - `measure/`: generic measurement of one command: fixed conditions, repeated runs,
   instructions (callgrind), peak RSS (GNU time). Knows nothing of MIND.
 - `hooks/`: asv's build, install and uninstall commands (cargo, the build manifest).

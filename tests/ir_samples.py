@@ -214,3 +214,15 @@ def relu_matmul_chain_grad_ir(layers: int, size: int = 16) -> str:
         emit(f"matmul %{a_t}, %{gated}")
     lines.append(f"}}  // next_id = {next_id}")
     return "\n".join(lines) + "\n\n"
+
+
+# What a MIND that reduced the bias gradients would print (not seen in MIND's history):
+# b1's is relu_grad's result summed over the batch, b2's the seed summed likewise.
+SMALL_MLP_ALL_GRADIENTS = SMALL_MLP_GRADIENT.replace(
+    "  %20 = matmul %18, %16\n}  // next_id = 21",
+    "  %20 = matmul %18, %16\n"
+    "  %21 = sum %16 axes=[0] keepdims=false\n"
+    "  %22 = sum %11 axes=[0] keepdims=false\n"
+    "}  // next_id = 23",
+)
+assert SMALL_MLP_ALL_GRADIENTS != SMALL_MLP_GRADIENT

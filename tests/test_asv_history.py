@@ -115,3 +115,31 @@ def test_shared_target_dir_compiles_unchanged_dependencies_once(
     assert sum("Compiling mind-support" in log for log in logs) == 1
     # Docs-only commits rebuild nothing at all; code changes recompile the mind crate.
     assert all("Finished `release` profile" in log for log in logs)
+
+
+INCORRECT = "mind_correctness.GradientCorrectness.track_incorrect_gradients"
+VERDICT = "mind_correctness.ParameterGradients.track_gradient_verdict"
+PROGRAM = "mind_gradient_program.GradientProgram.time_mind_gradient_program"
+
+
+def test_correctness_is_recorded_where_mind_differentiates(
+    published_history: PublishedHistory,
+) -> None:
+    history = published_history.project.history
+    results = load_results(published_history.project.results_dir)
+    for commit in history.commits:
+        if not commit.builds:
+            continue
+        incorrect = benchmark_values(results[commit.sha], INCORRECT)
+        program = benchmark_values(results[commit.sha], PROGRAM)
+        if not commit.differentiates:
+            assert all(is_skipped(v) for v in incorrect.values()), commit.label
+            continue
+        assert incorrect == {("simple_quadratic",): 0, ("small_mlp",): 2, ("matmul_chain",): 0}
+        verdicts = benchmark_values(results[commit.sha], VERDICT)
+        assert verdicts[("small_mlp", "b1")] == verdicts[("small_mlp", "b2")] == 1  # absent
+        assert verdicts[("small_mlp", "w1")] == 0 and is_skipped(verdicts[("small_mlp", "A")])
+        assert is_skipped(program[("small_mlp",)])
+        for model in ("simple_quadratic", "matmul_chain"):
+            time = program[(model,)]
+            assert time is not None and 0 < time < 0.1, (commit.label, model, time)

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import shlex
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from mind_runner.hooks.manifest import BuildManifest
 from mind_runner.mind.driver import CannotDifferentiate, MindDriver, MindRun, Stage
-from mind_runner.mind.models import SEED_MODELS
+from mind_runner.mind.models import SEED_MODELS, relu_matmul_chain
+from mind_runner.mind.preparation import PreparationCache
 from tests import ir_samples
+from tests.conftest import PROJECT_ROOT
 
 Answer = tuple[int, str, str]  # exit code, stdout, stderr
+CALLS = "calls.log"
 
 E4001 = (
     "error[autodiff][E4001]: IR module contains multiple outputs; expected a single scalar output"
@@ -39,6 +46,7 @@ def fake_mindc(directory: Path, answers: dict[str, Answer]) -> Path:
     script.write_text(
         "#!/bin/sh\n"
         'if [ "$1" = --version ]; then echo "mind 0.7.1"; echo "core-ir=1.0"; exit 0; fi\n'
+        f'echo "$1" >> {shlex.quote(str(directory / CALLS))}\n'
         'case "$1" in\n' + "\n".join(branches) + "\n  *) exit 2;;\nesac\n"
     )
     script.chmod(0o755)
@@ -46,7 +54,17 @@ def fake_mindc(directory: Path, answers: dict[str, Answer]) -> Path:
 
 
 def driver(tmp_path: Path, answers: dict[str, Answer]) -> MindDriver:
-    return MindDriver(mindc=fake_mindc(tmp_path, answers), manifest=None)
+    return MindDriver(
+        mindc=fake_mindc(tmp_path, answers),
+        manifest=None,
+        cache=PreparationCache(tmp_path / "prepared"),
+    )
+
+
+def calls(tmp_path: Path) -> list[str]:
+    """The program files the fake mindc was run on, in order (dialects by name)."""
+    log = tmp_path / CALLS
+    return [Path(line).name for line in log.read_text().splitlines()] if log.exists() else []
 
 
 def test_picks_the_first_dialect_with_a_correct_gradient(tmp_path: Path) -> None:
@@ -110,7 +128,8 @@ def test_a_build_without_the_autodiff_feature_is_skipped_before_running(tmp_path
     )
     mindc = fake_mindc(tmp_path, {})
     with pytest.raises(CannotDifferentiate, match="built without the 'autodiff' feature"):
-        MindDriver(mindc=mindc, manifest=manifest).prepare(SEED_MODELS["small_mlp"])
+        MindDriver(mindc, manifest, PreparationCache(tmp_path)).prepare(SEED_MODELS["small_mlp"])
+    assert calls(tmp_path) == []
 
 
 def test_stage_command_lines_are_the_real_cli_flags(tmp_path: Path) -> None:
@@ -146,3 +165,136 @@ def test_locate_without_any_mindc_is_a_skip(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(CannotDifferentiate, match="no mindc installed"):
         MindDriver.locate()
+
+
+# --- choosing among dialects by their gradients, and remembering the choice ----------
+
+
+def test_a_later_dialect_with_fewer_incorrect_gradients_wins(tmp_path: Path) -> None:
+    prepared = driver(
+        tmp_path,
+        {
+            "let-form": (0, ir_samples.SMALL_MLP_GRADIENT, ""),
+            "function-form": (0, ir_samples.SMALL_MLP_ALL_GRADIENTS, ""),
+            "single-expression": (0, ir_samples.SMALL_MLP_GRADIENT, ""),
+        },
+    ).prepare(SEED_MODELS["small_mlp"])
+    assert prepared.dialect == "function-form"
+    assert prepared.correctness.summary() == "5/5"
+    # Nothing can beat no incorrect gradient: the third dialect is never run.
+    assert calls(tmp_path) == ["small_mlp.let-form.mind", "small_mlp.function-form.mind"]
+
+
+def test_on_a_tie_the_first_dialect_wins_and_carries_its_verdicts(tmp_path: Path) -> None:
+    prepared = driver(
+        tmp_path,
+        {
+            "let-form": (0, ir_samples.SMALL_MLP_GRADIENT, ""),
+            "function-form": (0, ir_samples.SMALL_MLP_GRADIENT, ""),
+            "single-expression": (0, ir_samples.SMALL_MLP_SWAPPED_RELU_GRAD, ""),
+        },
+    ).prepare(SEED_MODELS["small_mlp"])
+    assert prepared.dialect == "let-form"
+    assert prepared.correctness.summary() == "3/5 (b1, b2 absent)"
+    assert prepared.correctness.missing == ("b1", "b2")
+    assert prepared.correctness.as_printed_misfits == 2
+    assert len(calls(tmp_path)) == 3
+
+
+HEAD_LIKE: dict[str, Answer] = {
+    "let-form": (0, ir_samples.SMALL_MLP_GRADIENT, ""),
+    "function-form": (1, "", E4001 + "\n"),
+    "single-expression": (101, "", PANIC),
+}
+
+
+def test_the_choice_is_kept_per_binary_and_model(tmp_path: Path) -> None:
+    case = SEED_MODELS["small_mlp"]
+    first = driver(tmp_path, HEAD_LIKE).prepare(case)
+    assert len(calls(tmp_path)) == 3
+    second = driver(tmp_path, HEAD_LIKE).prepare(case)  # the same script: the same binary
+    assert len(calls(tmp_path)) == 3  # no mindc run at all
+    assert second == first
+    assert second.program.read_text() == first.program.read_text()
+
+
+def test_a_cache_hit_imports_no_torch(tmp_path: Path) -> None:
+    """The point of the cache: benchmark processes after the first skip torch's import."""
+    driver(tmp_path, HEAD_LIKE).prepare(SEED_MODELS["small_mlp"])
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from mind_runner.mind.driver import MindDriver\n"
+        "from mind_runner.mind.models import SEED_MODELS\n"
+        "from mind_runner.mind.preparation import PreparationCache\n"
+        f"d = MindDriver(Path({str(tmp_path / 'mindc')!r}), None,"
+        f" PreparationCache(Path({str(tmp_path / 'prepared')!r})))\n"
+        "print(d.prepare(SEED_MODELS['small_mlp']).correctness.summary())\n"
+        "print('torch' in sys.modules)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.splitlines() == ["3/5 (b1, b2 absent)", "False"]
+    assert len(calls(tmp_path)) == 3
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda text: text[: len(text) // 2], id="truncated"),
+        pytest.param(lambda text: json.dumps({"key": "x", "preparation": {}}), id="stale"),
+        pytest.param(
+            lambda text: text.replace('"printed": "module {', '"printed": "modul {'),
+            id="unparsable-module",
+        ),
+        pytest.param(lambda text: text.replace('"present"', '"perhaps"'), id="bad-verdict"),
+    ],
+)
+def test_a_damaged_or_stale_entry_is_judged_again_and_replaced(
+    tmp_path: Path, damage: Callable[[str], str]
+) -> None:
+    case = SEED_MODELS["small_mlp"]
+    first = driver(tmp_path, HEAD_LIKE).prepare(case)
+    entry = tmp_path / "prepared" / "small_mlp.json"
+    entry.write_text(damage(entry.read_text()))
+    again = driver(tmp_path, HEAD_LIKE).prepare(case)
+    assert len(calls(tmp_path)) == 6  # judged again
+    assert again == first
+    assert json.loads(entry.read_text())["preparation"]["dialect"] == "let-form"
+    driver(tmp_path, HEAD_LIKE).prepare(case)
+    assert len(calls(tmp_path)) == 6  # and the repaired entry serves
+
+
+def test_another_binary_is_judged_anew(tmp_path: Path) -> None:
+    case = SEED_MODELS["small_mlp"]
+    assert driver(tmp_path, HEAD_LIKE).prepare(case).correctness.incorrect == 2
+    fixed = {**HEAD_LIKE, "let-form": (0, ir_samples.SMALL_MLP_ALL_GRADIENTS, "")}
+    rebuilt = driver(tmp_path, fixed)  # the same script: so far the same binary
+    assert rebuilt.prepare(case).correctness.incorrect == 2
+    rebuilt.mindc.write_text(rebuilt.mindc.read_text() + "# rebuilt\n")
+    assert rebuilt.prepare(case).correctness.incorrect == 0
+
+
+def test_a_model_no_dialect_differentiates_is_tried_again_next_time(tmp_path: Path) -> None:
+    """A failure is not kept: it may not last (a timeout), and trying again is cheap."""
+    answers: dict[str, Answer] = {
+        "let-form": (1, "", E4001 + "\n"),
+        "function-form": (0, ir_samples.TRIVIAL_FUNCTION_MODULE, ""),
+        "single-expression": (101, "", PANIC),
+    }
+    for _ in range(2):
+        with pytest.raises(CannotDifferentiate, match="let-form: exit 1: error\\[autodiff\\]"):
+            driver(tmp_path, answers).prepare(SEED_MODELS["small_mlp"])
+    assert len(calls(tmp_path)) == 6
+    assert not (tmp_path / "prepared" / "small_mlp.json").exists()
+
+
+def test_a_model_too_deep_for_one_expression_is_a_reason_not_a_crash(tmp_path: Path) -> None:
+    answers: dict[str, Answer] = {
+        "let-form": (1, "", E4001 + "\n"),
+        "function-form": (0, ir_samples.TRIVIAL_FUNCTION_MODULE, ""),
+    }
+    with pytest.raises(CannotDifferentiate) as raised:
+        driver(tmp_path, answers).prepare(relu_matmul_chain(1000))
+    assert "single-expression: too deeply nested to write as one program" in str(raised.value)
+    assert len(calls(tmp_path)) == 2

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -8,6 +10,7 @@ from mind_runner.mind.gradient_check import (
     Verdict,
     check_gradients,
     fill_values,
+    judge,
     matches,
     random_values,
     reference_gradients,
@@ -133,3 +136,42 @@ def test_tolerance_is_relative_to_the_reference_magnitude() -> None:
     assert relative_error(reference + torch.tensor([0.0, 10.0, 0.0]), reference) == 0.01
     assert relative_error(torch.ones(2), torch.zeros(2)) == float("inf")
     assert relative_error(torch.zeros(2), torch.zeros(2)) == 0.0
+
+
+def test_deep_chains_are_judged_on_values_that_stay_finite_and_nonzero() -> None:
+    """Plain draws overflow through 100 relu(matmul) layers; near-identity weights do not."""
+    case = relu_matmul_chain(1000)
+    values = random_values(case)
+    assert torch.equal(values["x"].diagonal() > 0.5, torch.ones(16, dtype=torch.bool))
+    grads = reference_gradients(case, values)
+    magnitudes = [float(g.abs().max()) for g in grads.values()]
+    assert min(magnitudes) > 1.0 and max(magnitudes) < 1e6
+    check = check_gradients(case, parse_module(ir_samples.relu_matmul_chain_grad_ir(1000)))
+    assert check.summary() == "1001/1001"
+
+
+def test_every_relu_grad_swapped_in_a_deep_chain_is_wrong_everywhere() -> None:
+    text = ir_samples.relu_matmul_chain_grad_ir(100)
+    swapped = re.sub(r"relu_grad %(\d+) %(\d+)", r"relu_grad %\2 %\1", text)
+    check = check_gradients(relu_matmul_chain(100), parse_module(swapped))
+    assert check.present == 0
+    assert {p.verdict for p in check.parameters} == {Verdict.WRONG}
+    assert all(p.relative_error is not None and p.relative_error > 0.01 for p in check.parameters)
+
+
+def test_a_reference_that_is_not_finite_judges_nothing() -> None:
+    module = parse_module(ir_samples.SIMPLE_QUADRATIC_GRADIENT)
+    case = SEED_MODELS["simple_quadratic"]
+    values = {"x": torch.full((1000,), float("inf"))}
+    with pytest.raises(ValueError, match="gradient of x is not finite"):
+        check_gradients(case, module, values)
+
+
+def test_judge_gives_plain_verdicts_and_unchecked_where_the_module_does_not_fit() -> None:
+    correctness = judge(SMALL_MLP, parse_module(ir_samples.SMALL_MLP_GRADIENT))
+    assert correctness.summary() == "3/5 (b1, b2 absent)"
+    assert (correctness.incorrect, correctness.missing) == (2, ("b1", "b2"))
+    assert correctness.as_printed_misfits == 2 and correctness.reading == "seed"
+    other = judge(SEED_MODELS["simple_quadratic"], parse_module(ir_samples.SMALL_MLP_GRADIENT))
+    assert other.incorrect == 1 and other.parameters[0].verdict is Verdict.UNCHECKED
+    assert other.summary().startswith("0/1 (x unchecked): the module declares parameters")

@@ -3,14 +3,17 @@ from __future__ import annotations
 import pytest
 import torch
 
+from mind_runner.mind import ir_executor
 from mind_runner.mind.gradient_ir import parse_module
 from mind_runner.mind.ir_executor import (
     Execution,
     FindingKind,
     Reading,
     bind_in_order,
+    compile_gradient,
     execute,
     parameter_ids,
+    primal_values,
 )
 from tests import ir_samples
 
@@ -286,3 +289,55 @@ def test_bad_bindings_are_caller_errors() -> None:
         execute(module, bindings={5: torch.zeros(32, 256)})
     with pytest.raises(ValueError, match="5 parameters, 2 tensors"):
         bind_in_order(module, [torch.zeros(1), torch.zeros(1)])
+
+
+# --- the gradient program, compiled once and run on given primal values ------------
+
+
+def random_bindings(module_text: str, rng_seed: int = 0) -> dict[int, torch.Tensor]:
+    module = parse_module(module_text)
+    generator = torch.Generator().manual_seed(rng_seed)
+    shapes = [i.tensor_shape() for i in module.primal if i.op == "const.tensor"]
+    return bind_in_order(module, [torch.randn(s or (), generator=generator) for s in shapes])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *ir_samples.GRAD_IR.values(),
+        ir_samples.SMALL_MLP_ALL_GRADIENTS,
+        ir_samples.relu_matmul_chain_grad_ir(3),
+    ],
+    ids=[*ir_samples.GRAD_IR, "small_mlp_all", "relu_matmul_chain_3"],
+)
+def test_the_compiled_program_computes_what_execute_computed(text: str) -> None:
+    module = parse_module(text)
+    execution = execute(module, Reading.SEED, random_bindings(text))
+    program = compile_gradient(module, execution)
+    primal = primal_values(module, execution)
+    before = {k: v.clone() for k, v in primal.items()}
+    values = program.run(primal)
+    assert [step[0] for step in program.steps] == [i.value_id for i in module.gradient]
+    for instruction in module.gradient:
+        assert torch.equal(values[instruction.value_id], execution.values[instruction.value_id])
+    assert all(torch.equal(primal[k], before[k]) for k in before)  # inputs untouched
+    assert program.reading is Reading.SEED
+
+
+def test_the_compiled_program_parses_nothing_when_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = ir_samples.GRAD_IR["matmul_chain"]
+    module = parse_module(text)
+    execution = execute(module, Reading.SEED, random_bindings(text))
+    program = compile_gradient(module, execution)
+    monkeypatch.setattr(ir_executor, "_OPS", {})
+    monkeypatch.setattr(ir_executor, "_KERNELS", {})
+    monkeypatch.setattr(ir_executor, "_seed", None)
+    values = program.run(primal_values(module, execution))
+    assert torch.equal(values[20], execution.values[20])
+
+
+def test_only_a_module_without_findings_compiles() -> None:
+    module = parse_module(ir_samples.SMALL_MLP_GRADIENT)
+    as_printed = execute(module, Reading.AS_PRINTED, random_bindings(ir_samples.SMALL_MLP_GRADIENT))
+    with pytest.raises(ValueError, match="without findings compiles: %14: matmul"):
+        compile_gradient(module, as_printed)

@@ -349,6 +349,156 @@ def test_training_loop_totals_are_one_time_plus_n_per_iteration(
     assert "Not measured" in loop_text
 
 
+INCORRECT = "mind_correctness.GradientCorrectness.track_incorrect_gradients"
+MISFITS = "mind_correctness.GradientCorrectness.track_as_printed_misfits"
+VERDICT = "mind_correctness.ParameterGradients.track_gradient_verdict"
+PROGRAM = "mind_gradient_program.GradientProgram.time_mind_gradient_program"
+PARAMETERS = {"simple_quadratic": ("x",), "small_mlp": ("x", "w1", "b1", "w2", "b2")}
+PARAMETERS["matmul_chain"] = ("A", "B", "C", "D")
+
+
+def verdict_values(codes: Mapping[tuple[str, str], float]) -> dict[tuple[str, ...], Entry]:
+    """Per (model, parameter): the given code, else 0 (present); NaN where the model has
+    no such parameter, as asv records the benchmark's skip."""
+    every = list(dict.fromkeys(name for names in PARAMETERS.values() for name in names))
+    return {
+        (model, name): codes.get((model, name), 0.0) if name in PARAMETERS[model] else NAN
+        for model in MODELS
+        for name in every
+    }
+
+
+def with_correctness(
+    codes: Mapping[tuple[str, str], float] | None = None,
+) -> dict[str, dict[tuple[str, ...], Entry]]:
+    """typical() plus what real MIND's HEAD gives: small_mlp's biases absent."""
+    codes = {("small_mlp", "b1"): 1.0, ("small_mlp", "b2"): 1.0} if codes is None else codes
+    benchmarks = typical()
+    benchmarks[INCORRECT] = mind_values(
+        *[float(sum(1 for (m, _), c in codes.items() if m == model and c)) for model in MODELS]
+    )
+    benchmarks[MISFITS] = mind_values(2.0, 2.0, 2.0)
+    benchmarks[VERDICT] = verdict_values(codes)
+    benchmarks[PROGRAM] = mind_values([9.0e-6, 9.2e-6, 8.9e-6], NAN, [6.9e-4, 7.1e-4, 7.0e-4])
+    return benchmarks
+
+
+def section(text: str, title: str) -> str:
+    return text.split(title, 1)[1].split("\n\n", 1)[0]
+
+
+def row(text: str, model: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith(model + " "))
+
+
+def test_every_table_says_how_many_gradients_mind_got_right(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_results(project, "f" * 40, FIRST_DATE, with_correctness())
+    status, out, _ = report(capsys, "--json")
+    assert status == 0
+    assert plain(path, VERDICT, "small_mlp", "b1")[0] == 1.0  # as asv stored it
+    expected = {
+        "simple_quadratic": "1/1",
+        "small_mlp": "3/5 (b1, b2 absent)",
+        "matmul_chain": "4/4",
+    }
+    generation = section(out, "Tier: gradient generation")
+    correctness = section(out, "Tier: gradient correctness")
+    loop = section(out, "Training-loop impact")
+    for model, summary in expected.items():
+        assert summary in seed_row(out, model)
+        assert summary in row(generation, model)
+        assert summary in row(correctness, model)
+    assert "b1 absent" in row(correctness, "small_mlp")
+    assert row(loop, "small_mlp").endswith("b1, b2 gradients")
+    assert row(loop, "matmul_chain").endswith("nothing")
+
+    data = json.loads((project / SEED_JSON_NAME).read_text())
+    for model, summary in expected.items():
+        assert data["benchmarks"][model]["mind_gradients_correct"] == summary
+        assert {"pytorch", "mind", "ratio"} <= set(data["benchmarks"][model])  # the seed's
+        tier = data["tiers"]["gradient_generation"][model]
+        assert tier["mind_gradients_correct"] == summary
+    mlp = data["tiers"]["gradient_correctness"]["small_mlp"]
+    assert mlp["summary"] == "3/5 (b1, b2 absent)" and mlp["still_to_compute"] == ["b1", "b2"]
+    assert mlp["incorrect_gradients"]["value"] == plain(path, INCORRECT, "small_mlp")[0] == 2
+    assert mlp["as_printed_misfits"]["value"] == 2
+    assert [p["verdict"] for p in mlp["parameters"].values()] == [
+        "present", "present", "absent", "present", "absent",
+    ]  # fmt: skip
+    assert mlp["parameters"]["b1"]["tier"] == "gradient correctness"
+    mind_loop = data["training_loop"]["benchmarks"]["small_mlp"]["mind"]
+    assert mind_loop["still_to_compute"] == ["b1", "b2"]
+
+
+def test_mind_gradient_program_stands_beside_backward_with_its_label(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_results(project, "f" * 40, FIRST_DATE, with_correctness())
+    status, out, _ = report(capsys, "--json")
+    assert status == 0
+    iteration = out.split("Tier: per-iteration", 1)[1].split("Tier:", 1)[0]
+    assert "MIND's gradient program on PyTorch kernels, not a MIND runtime" in iteration
+    for model in ("simple_quadratic", "matmul_chain"):
+        value = plain(path, PROGRAM, model)[0]
+        assert value is not None
+        assert format_time(value) in row(iteration, model)
+    assert "skipped" in row(iteration, "small_mlp")
+    assert "timed only where every gradient is present: 3/5 (b1, b2 absent)" in iteration
+    data = json.loads((project / SEED_JSON_NAME).read_text())
+    per_iteration = data["tiers"]["per_iteration"]
+    program = per_iteration["matmul_chain"]["mind_gradient_program"]
+    assert program["label"] == "MIND's gradient program on PyTorch kernels, not a MIND runtime"
+    stored = plain(path, PROGRAM, "matmul_chain")[0]
+    assert stored is not None and program["time_mean_us"] == pytest.approx(stored * 1e6)
+    assert program["tier"] == "per-iteration gradient execution"
+    skipped = per_iteration["small_mlp"]["mind_gradient_program"]
+    assert skipped["status"] == "skipped" and skipped["time_mean_us"] is None
+    assert skipped["reason"].endswith("3/5 (b1, b2 absent)")
+    assert per_iteration["small_mlp"]["mind"]["reason"] == "no gradient executor in MIND's CLI"
+
+
+def test_a_wrong_gradient_is_named_before_absent_ones(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    codes = {("small_mlp", "x"): 2.0, ("small_mlp", "b1"): 1.0, ("small_mlp", "b2"): 1.0}
+    write_results(project, "f" * 40, FIRST_DATE, with_correctness(codes))
+    status, out, _ = report(capsys)
+    assert status == 0
+    assert "2/5 (x wrong; b1, b2 absent)" in seed_row(out, "small_mlp")
+    assert row(section(out, "Training-loop impact"), "small_mlp").endswith("x, b1, b2 gradients")
+
+
+def test_without_per_parameter_figures_the_count_alone_is_shown(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    benchmarks = with_correctness()
+    del benchmarks[VERDICT]
+    write_results(project, "f" * 40, FIRST_DATE, benchmarks)
+    status, out, _ = report(capsys, "--json")
+    assert status == 0
+    assert "3/5 (which: not recorded)" in seed_row(out, "small_mlp")
+    assert "1/1" in seed_row(out, "simple_quadratic")
+    loop = section(out, "Training-loop impact")
+    assert "not known (3/5 (which: not recorded))" in row(loop, "small_mlp")
+    assert row(loop, "simple_quadratic").endswith("nothing")
+    data = json.loads((project / SEED_JSON_NAME).read_text())
+    assert data["tiers"]["gradient_correctness"]["small_mlp"]["still_to_compute"] is None
+
+
+def test_results_from_before_the_correctness_tier_read_not_run(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_results(project, "f" * 40, FIRST_DATE, typical())
+    status, out, _ = report(capsys, "--json")
+    assert status == 0
+    assert "not run" in seed_row(out, "small_mlp")
+    assert row(section(out, "Training-loop impact"), "small_mlp").endswith("not known (not run)")
+    data = json.loads((project / SEED_JSON_NAME).read_text())
+    assert data["benchmarks"]["small_mlp"]["mind_gradients_correct"] == "not run"
+
+
 def test_the_default_commit_is_the_newest_and_a_prefix_picks_another(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -572,6 +722,24 @@ def test_report_of_the_fixture_tip_matches_asvs_result_file(
             assert format_ratio(torch / mind) in row
         else:
             assert entry["ratio"] is None
+
+    # The fixture prints what real MIND prints: small_mlp's bias gradients are absent.
+    expected = {
+        "simple_quadratic": "1/1",
+        "small_mlp": "3/5 (b1, b2 absent)",
+        "matmul_chain": "4/4",
+    }
+    for model, summary in expected.items():
+        assert data["benchmarks"][model]["mind_gradients_correct"] == summary
+        assert summary in seed_row(completed.stdout, model)
+    assert data["training_loop"]["benchmarks"]["small_mlp"]["mind"]["still_to_compute"] == [
+        "b1",
+        "b2",
+    ]
+    program = data["tiers"]["per_iteration"]["matmul_chain"]["mind_gradient_program"]
+    assert program["status"] == "ok" and program["time_mean_us"] > 0
+    skipped = data["tiers"]["per_iteration"]["small_mlp"]["mind_gradient_program"]
+    assert skipped["status"] == "skipped" and "b1, b2 absent" in skipped["reason"]
 
     # The default commit is the newest with results: the tip.
     default = project.mind_runner("report")

@@ -1,1 +1,1 @@
-"""Everything that knows MIND: models, program dialects, gradient IR, the mindc driver."""
+"""Everything that knows MIND: models, dialects, gradient IR, mindc driver, gradient check."""

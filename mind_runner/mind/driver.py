@@ -5,7 +5,9 @@ them themselves. The driver learns what the installed commit can do by trying
 each program dialect MIND has accepted and checking the printed gradient IR
 (see `gradient_ir`): across MIND's history, exit code 0 has come with type
 errors on stderr, empty modules and modules that drop half the model, so only a
-module that really differentiates the case counts.
+module that really differentiates the case counts. Among those, the one with
+the fewest incorrect gradients (`gradient_check`) is chosen; what was chosen is
+kept per binary and model (`preparation`), since judging imports torch.
 """
 
 from __future__ import annotations
@@ -14,20 +16,23 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
 from mind_runner.hooks.manifest import BuildManifest
 from mind_runner.measure.environment import FIXED_ENVIRONMENT
+from mind_runner.mind.correctness import Correctness
 from mind_runner.mind.dialects import DIALECTS
 from mind_runner.mind.gradient_ir import IRModule, MalformedIR, check_differentiates, parse_module
 from mind_runner.mind.models import Model
+from mind_runner.mind.preparation import Preparation, PreparationCache, preparation_key
 from mind_runner.util.files import write_atomically
 from mind_runner.util.text import first_line
 
 # Instruction counts move with the program path's length: every program gets a fixed name.
 PROGRAM_DIR = Path(tempfile.gettempdir()) / "mind-autodiff-bench"
+PREPARATION_DIR = PROGRAM_DIR / "prepared"
 
 
 class Stage(Enum):
@@ -70,18 +75,20 @@ class MindRun:
 
 @dataclass(frozen=True)
 class PreparedModel:
-    """A case this commit differentiates correctly, ready to be timed."""
+    """A case this commit differentiates, ready to be timed, and how correctly."""
 
     case: Model
     dialect: str
     program: Path
     module: IRModule
+    correctness: Correctness
 
 
 @dataclass(frozen=True)
 class MindDriver:
     mindc: Path
     manifest: BuildManifest | None
+    cache: PreparationCache = field(default_factory=lambda: PreparationCache(PREPARATION_DIR))
 
     @classmethod
     def locate(cls) -> MindDriver:
@@ -120,15 +127,39 @@ class MindDriver:
         return first_line(run.stdout.splitlines()) if run.exit_code == 0 else "unknown"
 
     def prepare(self, case: Model) -> PreparedModel:
-        """Pick the first dialect whose gradient IR is correct, or explain why none is."""
+        """The dialect whose gradient IR differentiates `case` with the fewest incorrect
+        gradients (the first of equals), or CannotDifferentiate saying why none does."""
         if self.manifest is not None and "autodiff" not in self.manifest.features:
             raise CannotDifferentiate(
                 f"MIND {self.manifest.commit[:8]} was built without the 'autodiff' feature "
                 f"(its Cargo.toml declares: {', '.join(self.manifest.declared_features)})"
             )
+        key = preparation_key(self.mindc, case)
+        preparation = self.cache.load(case.name, key)
+        module = _module_of(preparation)
+        if preparation is None or module is None:
+            preparation = self._choose_dialect(case)
+            module = _module_of(preparation)
+            if module is not None:  # a failure is not kept: it may be passing (a timeout)
+                self.cache.save(case.name, key, preparation)
+        if preparation.dialect is None or preparation.correctness is None or module is None:
+            raise CannotDifferentiate(preparation.failure)
+        dialect = preparation.dialect
+        program = write_program(f"{case.name}.{dialect}.mind", DIALECTS[dialect](case))
+        return PreparedModel(case, dialect, program, module, preparation.correctness)
+
+    def _choose_dialect(self, case: Model) -> Preparation:
+        """Run every dialect until one has no incorrect gradient; judge those that pass."""
         reasons = []
+        best: Preparation | None = None
+        fewest = 0
         for dialect, render in DIALECTS.items():
-            program = write_program(f"{case.name}.{dialect}.mind", render(case))
+            try:
+                text = render(case)
+            except RecursionError:  # inlining relu_matmul_chain_1000 into one expression
+                reasons.append(f"{dialect}: too deeply nested to write as one program")
+                continue
+            program = write_program(f"{case.name}.{dialect}.mind", text)
             run = self.run(Stage.GRADIENT, program)
             failure = run.failure()
             if failure is None:
@@ -138,13 +169,31 @@ class MindDriver:
                     failure = str(error)
                 else:
                     problems = check_differentiates(module, case)
-                    if not problems:
-                        return PreparedModel(case, dialect, program, module)
-                    failure = "; ".join(problems)
-            reasons.append(f"{dialect}: {failure}")
-        raise CannotDifferentiate(
-            f"this MIND cannot differentiate {case.name}: " + " | ".join(reasons)
-        )
+                    failure = "; ".join(problems) if problems else None
+            if failure is not None:
+                reasons.append(f"{dialect}: {failure}")
+                continue
+            from mind_runner.mind.gradient_check import judge  # torch: only when judging
+
+            correctness = judge(case, module)
+            if best is None or correctness.incorrect < fewest:
+                best, fewest = Preparation(dialect, run.stdout, correctness), correctness.incorrect
+            if fewest == 0:
+                break
+        if best is not None:
+            return best
+        failure = f"this MIND cannot differentiate {case.name}: " + " | ".join(reasons)
+        return Preparation(None, "", None, failure)
+
+
+def _module_of(preparation: Preparation | None) -> IRModule | None:
+    """The chosen dialect's module, None when there is none or it no longer parses."""
+    if preparation is None or preparation.dialect is None:
+        return None
+    try:
+        return parse_module(preparation.printed)
+    except MalformedIR:
+        return None
 
 
 def write_program(file_name: str, text: str) -> Path:

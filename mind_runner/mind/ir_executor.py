@@ -81,6 +81,8 @@ _DTYPES: dict[str, torch.dtype] = {
     "I64": torch.int64,
 }
 _DTYPE_NAMES = {dtype: name for name, dtype in _DTYPES.items()}
+Kernel = Callable[..., torch.Tensor]
+"""What one instruction computes, its operands already checked: one eager PyTorch call."""
 _ID = r"%(?P<{}>\d+)"
 _A, _B = _ID.format("a"), _ID.format("b")
 _LIST = r"\[(?P<{}>[^\]]*)\]"
@@ -165,7 +167,12 @@ def _transpose(
             f"transpose: perm={perm} is not a permutation of the axes of "
             + _describe(ids[0], args[0])
         )
-    return args[0].permute(perm)
+    return _transpose_kernel(match, args)(args[0])
+
+
+def _transpose_kernel(match: re.Match[str], args: Sequence[torch.Tensor]) -> Kernel:
+    perm = _int_list(match["perm"], "perm")
+    return lambda a: a.permute(perm)
 
 
 def _sum(
@@ -176,9 +183,15 @@ def _sum(
     # MIND's IR verifier rejects negative axes; its shape rules reject repeats.
     if any(not 0 <= axis < src.dim() for axis in axes) or len(set(axes)) != len(axes):
         raise _Misfit(f"sum: axes={axes} do not fit {_describe(ids[0], src)}")
-    if not axes:
-        return src.clone()
-    return src.sum(dim=axes, keepdim=match["keepdims"] == "true")
+    return _sum_kernel(match, args)(src)
+
+
+def _sum_kernel(match: re.Match[str], args: Sequence[torch.Tensor]) -> Kernel:
+    axes = _int_list(match["axes"], "axes") or list(range(args[0].dim()))
+    if not axes:  # a rank-0 operand
+        return torch.clone
+    keepdim = match["keepdims"] == "true"
+    return lambda src: src.sum(dim=axes, keepdim=keepdim)
 
 
 def _relu(
@@ -200,6 +213,10 @@ def _relu_grad(
         )
     if problems:
         raise _Misfit("relu_grad: " + "; ".join(problems))
+    return _gate(grad, src)
+
+
+def _gate(grad: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
     return torch.where(src > 0, grad, torch.zeros_like(grad))
 
 
@@ -255,6 +272,24 @@ _OPS: dict[str, tuple[re.Pattern[str], _Run]] = {
     ),
     "relu": (re.compile(_A), _relu),
     "relu_grad": (re.compile(f"{_A} {_B}"), _relu_grad),
+}
+
+
+def _fixed(kernel: Kernel) -> Callable[[re.Match[str], Sequence[torch.Tensor]], Kernel]:
+    return lambda match, args: kernel
+
+
+# What each computing op runs once its operands fit (the same calls `execute` makes).
+_KERNELS: dict[str, Callable[[re.Match[str], Sequence[torch.Tensor]], Kernel]] = {
+    "add": _fixed(torch.add),
+    "sub": _fixed(torch.sub),
+    "mul": _fixed(torch.mul),
+    "div": _fixed(_divide),
+    "matmul": _fixed(torch.matmul),
+    "transpose": _transpose_kernel,
+    "sum": _sum_kernel,
+    "relu": _fixed(torch.relu),
+    "relu_grad": _fixed(_gate),
 }
 
 
@@ -406,3 +441,61 @@ def _step(
         failed.add(value_id)
         return Finding(FindingKind.MISFIT, value_id, f"{op}: {error}")
     return None
+
+
+@dataclass(frozen=True)
+class GradientProgram:
+    """A module's gradient instructions, parsed once, to be run on given primal values.
+
+    Compiled from an execution without findings, so nothing is parsed or checked
+    when it runs: each step is one eager PyTorch call on values already computed
+    (a constant is made once, at compile time). This is MIND's gradient program
+    on PyTorch's kernels, not a MIND runtime.
+    """
+
+    steps: tuple[tuple[int, Kernel, tuple[int, ...]], ...]
+    reading: Reading
+
+    def run(self, primal: Mapping[int, torch.Tensor]) -> dict[int, torch.Tensor]:
+        """Every gradient value, computed from the primal values (which are not changed)."""
+        values = dict(primal)
+        for value_id, kernel, operands in self.steps:
+            values[value_id] = kernel(*[values[operand] for operand in operands])
+        return values
+
+
+def primal_values(module: IRModule, execution: Execution) -> dict[int, torch.Tensor]:
+    """The values of the primal instructions: what `GradientProgram.run` starts from."""
+    return {i.value_id: execution.values[i.value_id] for i in module.primal}
+
+
+def compile_gradient(module: IRModule, execution: Execution) -> GradientProgram:
+    """The gradient instructions of `module` as steps, in `execution`'s reading.
+
+    `execution` (of this module) must have no findings: then every operand fits
+    and every op has a kernel. ValueError otherwise.
+    """
+    if execution.findings:
+        raise ValueError(
+            "only a module that runs without findings compiles: "
+            + "; ".join(str(f) for f in execution.findings)
+        )
+    found = _seed(module) if execution.reading is Reading.SEED else None
+    seed = found if isinstance(found, tuple) else None
+    steps: list[tuple[int, Kernel, tuple[int, ...]]] = []
+    for instruction in module.gradient:
+        value_id = instruction.value_id
+        syntax, _ = _OPS[instruction.op]
+        match = syntax.fullmatch(instruction.operands)
+        assert match is not None  # the execution read it
+        ids = tuple(int(match[g]) for g in ("a", "b") if g in syntax.groupindex)
+        if seed is not None and value_id == seed[0]:
+            shape = execution.values[seed[1]].shape
+            steps.append((value_id, lambda shape=shape: torch.ones(shape, dtype=torch.float32), ()))
+        elif instruction.op in _KERNELS:
+            examples = [execution.values[operand] for operand in ids]
+            steps.append((value_id, _KERNELS[instruction.op](match, examples), ids))
+        else:  # a constant: made once
+            constant = execution.values[value_id]
+            steps.append((value_id, lambda constant=constant: constant, ()))
+    return GradientProgram(tuple(steps), execution.reading)

@@ -14,6 +14,7 @@ from typing import Any
 from mind_runner.report.measures import (
     BY_KEY,
     DEVICES,
+    GRADIENT_PROGRAM,
     MEASURES,
     MODELS,
     NO_EXECUTOR,
@@ -22,9 +23,11 @@ from mind_runner.report.measures import (
     Unit,
 )
 from mind_runner.report.model import (
+    GradientsCorrect,
     LoopTotal,
     Report,
     autodiff_share,
+    gradients_correct,
     loop_totals,
     ratio,
     sample_count,
@@ -99,17 +102,21 @@ def to_json(report: Report) -> dict[str, Any]:
     iteration = {}
     process = {}
     counts = {}
+    correctness = {}
     loop = {}
     for model in MODELS:
         mind = report.value(model, "mind_gradient")
+        correct = gradients_correct(report, model)
         benchmarks[model] = {
             "pytorch": figure(model, "pytorch_backward", device),
             "mind": figure(model, "mind_gradient"),
             "ratio": ratio(report.value(model, "pytorch_backward", device), mind),
             "ratio_meaning": "PyTorch per-iteration backward / MIND one-time gradient generation",
+            "mind_gradients_correct": correct.summary,
         }
         generation[model] = {
             "mind": figure(model, "mind_gradient"),
+            "mind_gradients_correct": correct.summary,
             "pytorch_aot_capture": per_device(model, "pytorch_aot_capture"),
             "ratio": {
                 d: ratio(report.value(model, "pytorch_aot_capture", d), mind) for d in DEVICES
@@ -117,6 +124,10 @@ def to_json(report: Report) -> dict[str, Any]:
         }
         iteration[model] = {
             "mind": {"status": "not measurable", "reason": NO_EXECUTOR, "value": None},
+            "mind_gradient_program": {
+                "label": GRADIENT_PROGRAM,
+                **figure(model, "mind_gradient_program"),
+            },
             "pytorch_forward_backward": per_device(model, "pytorch_forward_backward"),
             "pytorch_backward": per_device(model, "pytorch_backward"),
         }
@@ -132,8 +143,12 @@ def to_json(report: Report) -> dict[str, Any]:
             key: figure(model, key, "cpu")
             for key in (m.key for m in MEASURES if m.tier is Tier.COUNT)
         }
+        correctness[model] = _correctness_json(report, model, correct)
         loop[model] = {
-            "mind": _loop_json(loop_totals(report, model, "cpu")["mind"]),
+            "mind": {
+                **_loop_json(loop_totals(report, model, "cpu")["mind"]),
+                "still_to_compute": None if correct.missing is None else list(correct.missing),
+            },
             "pytorch": {
                 d: {
                     name: _loop_json(total)
@@ -169,6 +184,13 @@ def to_json(report: Report) -> dict[str, Any]:
             "samples = how many samples the median is of",
             "missing": "A figure asv did not record has status skipped / failed / not run "
             "and null values, never 0",
+            "gradient_correctness": "Each parameter's gradient in MIND's printed IR, run in the "
+            "seed reading (the scalar seed of `sum` read as ones of the summed shape) on "
+            "seeded random values, against torch.autograd.grad: present, absent or wrong; "
+            "mind_gradients_correct is e.g. `3/5 (b1, b2 absent)`",
+            "mind_gradient_program": f"{GRADIENT_PROGRAM}: MIND's gradient instructions, each "
+            "one eager PyTorch CPU call on primal values computed beforehand, timed beside "
+            "`.backward()`; only where every gradient is present",
         },
         "benchmarks": benchmarks,
         "commit": {
@@ -183,6 +205,7 @@ def to_json(report: Report) -> dict[str, Any]:
             "per_iteration": iteration,
             "process_and_front_end": process,
             "counts": counts,
+            "gradient_correctness": correctness,
         },
         "training_loop": {
             "iterations": n,
@@ -194,6 +217,8 @@ def to_json(report: Report) -> dict[str, Any]:
             ],
             "not_measured": [
                 f"MIND gradient execution per iteration ({NO_EXECUTOR})",
+                "the gradients MIND's IR lacks or gets wrong (benchmarks.<model>.mind."
+                "still_to_compute), which a MIND user must obtain by other means",
                 "MIND forward execution",
                 "PyTorch compiled step after AOT capture",
                 "optimizer steps, data loading",
@@ -204,6 +229,30 @@ def to_json(report: Report) -> dict[str, Any]:
         "source": {
             "machine": report.machine,
             "result_file": str(report.result_file),
+        },
+    }
+
+
+def _correctness_json(report: Report, model: str, correct: GradientsCorrect) -> dict[str, Any]:
+    """The summary, the two counts and each parameter's verdict with its figure."""
+    return {
+        "summary": correct.summary,
+        "still_to_compute": None if correct.missing is None else list(correct.missing),
+        "incorrect_gradients": figure_json(
+            report.get(model, "mind_incorrect_gradients"), BY_KEY["mind_incorrect_gradients"]
+        ),
+        "as_printed_misfits": figure_json(
+            report.get(model, "mind_as_printed_misfits"), BY_KEY["mind_as_printed_misfits"]
+        ),
+        "parameters": {
+            name: {
+                "verdict": None if verdict is None else verdict.value,
+                **figure_json(
+                    report.get(model, "mind_gradient_verdict", name),
+                    BY_KEY["mind_gradient_verdict"],
+                ),
+            }
+            for name, verdict in correct.verdicts.items()
         },
     }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from mind_runner.mind.correctness import VERDICT_UNIT
 from mind_runner.mind.models import SEED_MODELS
 
 SEED_JSON_NAME = "real_autograd_results.json"
@@ -16,6 +17,7 @@ DEFAULT_ITERATIONS = 1000
 MODELS = tuple(SEED_MODELS)
 DEVICES = ("cpu", "cuda")
 NO_EXECUTOR = "no gradient executor in MIND's CLI"
+GRADIENT_PROGRAM = "MIND's gradient program on PyTorch kernels, not a MIND runtime"
 
 
 class Tier(Enum):
@@ -25,6 +27,7 @@ class Tier(Enum):
     ITERATION = "per-iteration gradient execution"
     PROCESS = "process and front end"
     COUNT = "count"
+    CORRECTNESS = "gradient correctness"
 
 
 class Unit(Enum):
@@ -32,6 +35,8 @@ class Unit(Enum):
     INSTRUCTIONS = "instructions"
     BYTES = "bytes"
     PERCENT = "%"
+    GRADIENTS = "gradients"
+    VERDICT = VERDICT_UNIT
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class ReportedBenchmark:
     pytorch: bool = False
     spread: str | None = None  # the key of the measure that holds this one's spread
     hidden: bool = False  # shown only as another figure's spread
+    per_parameter: bool = False  # one figure per model parameter, not per model
 
 
 MEASURES = (
@@ -122,6 +128,35 @@ MEASURES = (
         "mind_counts.PeakMemory.track_mindc_peak_rss_bytes",
         Tier.COUNT,
         Unit.BYTES,
+    ),
+    ReportedBenchmark(
+        "mind_incorrect_gradients",
+        "MIND incorrect gradients",
+        "mind_correctness.GradientCorrectness.track_incorrect_gradients",
+        Tier.CORRECTNESS,
+        Unit.GRADIENTS,
+    ),
+    ReportedBenchmark(
+        "mind_as_printed_misfits",
+        "MIND misfits as printed",
+        "mind_correctness.GradientCorrectness.track_as_printed_misfits",
+        Tier.CORRECTNESS,
+        Unit.INSTRUCTIONS,
+    ),
+    ReportedBenchmark(
+        "mind_gradient_verdict",
+        "MIND gradient verdict",
+        "mind_correctness.ParameterGradients.track_gradient_verdict",
+        Tier.CORRECTNESS,
+        Unit.VERDICT,
+        per_parameter=True,
+    ),
+    ReportedBenchmark(
+        "mind_gradient_program",
+        "MIND's gradient program on PyTorch kernels",
+        "mind_gradient_program.GradientProgram.time_mind_gradient_program",
+        Tier.ITERATION,
+        Unit.SECONDS,
     ),
     ReportedBenchmark(
         "pytorch_backward",

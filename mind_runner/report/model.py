@@ -14,15 +14,28 @@ This module holds the model (every figure, read once from one commit's results);
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mind_runner.report.measures import BY_KEY, DEVICES, MEASURES, MODELS, NO_EXECUTOR, Tier
+from mind_runner.mind.correctness import VERDICTS_BY_CODE, ParameterVerdict, Verdict, summarise
+from mind_runner.mind.models import SEED_MODELS
+from mind_runner.report.measures import (
+    BY_KEY,
+    DEVICES,
+    MEASURES,
+    MODELS,
+    NO_EXECUTOR,
+    Tier,
+)
 from mind_runner.results.asv_results import CommitResults, Figure, Status
 from mind_runner.results.mind_history import MindHistory
+
+# figures[model][measure key][device for PyTorch's, parameter for per-parameter ones, or ""]
+Figures = Mapping[str, Mapping[str, Mapping[str, Figure]]]
 
 
 @dataclass(frozen=True)
@@ -41,11 +54,12 @@ class Report:
     torch: str
     result_file: Path
     iterations: int
-    # figures[model][measure key][device, "" for MIND]
-    figures: Mapping[str, Mapping[str, Mapping[str, Figure]]]
+    figures: Figures
 
     def get(self, model: str, key: str, device: str = "") -> Figure:
-        return self.figures[model][key][device if BY_KEY[key].pytorch else ""]
+        """A figure; `device` is the device of PyTorch's, the parameter of per-parameter ones."""
+        measure = BY_KEY[key]
+        return self.figures[model][key][device if measure.pytorch or measure.per_parameter else ""]
 
     def value(self, model: str, key: str, device: str = "") -> float | None:
         figure = self.get(model, key, device)
@@ -87,10 +101,18 @@ def build_report(commit_results: CommitResults, history: MindHistory, iterations
                     )
                     for device in DEVICES
                 }
+            elif measure.per_parameter:
+                per_model[measure.key] = {
+                    p.name: commit_results.figure(
+                        measure.benchmark, {"model": model, "parameter": p.name}
+                    )
+                    for p in SEED_MODELS[model].params
+                }
             else:
                 per_model[measure.key] = {
                     "": commit_results.figure(measure.benchmark, {"model": model})
                 }
+        _explain_program_skip(per_model, _gradients_correct(model, per_model))
         figures[model] = per_model
     params = file.results.params if isinstance(file.results.params, dict) else {}
     torch = params.get("torch") or ""
@@ -119,6 +141,57 @@ def build_report(commit_results: CommitResults, history: MindHistory, iterations
 
 
 # --- figures derived from figures --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GradientsCorrect:
+    """How many of a model's gradients MIND's IR got right, as far as asv recorded."""
+
+    summary: str  # e.g. `3/5 (b1, b2 absent)`, or the status of the missing figure
+    missing: tuple[str, ...] | None  # parameters without a right gradient; None: unknown
+    verdicts: Mapping[str, Verdict | None]  # per parameter, None where not recorded
+
+
+def gradients_correct(report: Report, model: str) -> GradientsCorrect:
+    return _gradients_correct(model, report.figures[model])
+
+
+def _gradients_correct(model: str, figures: Mapping[str, Mapping[str, Figure]]) -> GradientsCorrect:
+    """From the per-parameter verdicts, else from the count alone (names unknown)."""
+    params = SEED_MODELS[model].params
+    verdicts: dict[str, Verdict | None] = {}
+    for p in params:
+        figure = figures["mind_gradient_verdict"][p.name]
+        code = int(figure.value) if figure.ok and figure.value is not None else None
+        verdicts[p.name] = None if code is None else VERDICTS_BY_CODE.get(code)
+    known = {name: verdict for name, verdict in verdicts.items() if verdict is not None}
+    if len(known) == len(params):
+        judged = tuple(ParameterVerdict(p.name, p.shape, known[p.name]) for p in params)
+        missing = tuple(p.name for p in judged if p.verdict is not Verdict.PRESENT)
+        return GradientsCorrect(summarise(judged), missing, verdicts)
+    count = figures["mind_incorrect_gradients"][""]
+    if count.ok and count.value is not None:
+        incorrect = int(count.value)
+        summary = f"{len(params) - incorrect}/{len(params)}"
+        if incorrect == 0:
+            return GradientsCorrect(summary, (), verdicts)
+        return GradientsCorrect(summary + " (which: not recorded)", None, verdicts)
+    return GradientsCorrect(count.status.value, None, verdicts)
+
+
+def _explain_program_skip(figures: dict[str, dict[str, Figure]], correct: GradientsCorrect) -> None:
+    """asv keeps no skip reason; this one is known: the gradient program lacks gradients."""
+    program = figures["mind_gradient_program"][""]
+    if program.status is Status.SKIPPED and correct.missing:
+        reason = f"timed only where every gradient is present: {correct.summary}"
+        figures["mind_gradient_program"][""] = dataclasses.replace(program, reason=reason)
+
+
+def still_to_compute(correct: GradientsCorrect) -> str:
+    """What a MIND user would still have to differentiate by other means."""
+    if correct.missing is None:
+        return f"not known ({correct.summary})"
+    return f"{', '.join(correct.missing)} gradients" if correct.missing else "nothing"
 
 
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
