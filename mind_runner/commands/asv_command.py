@@ -7,6 +7,7 @@ asv's command classes, called the way `asv` itself calls them.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def asv_main(argv: list[str], config_path: Path = CONFIG_PATH) -> int:
 
     parser, _ = commands.make_argparser()
     args = parser.parse_args([*argv, "--config", str(config_path)])
-    log.enable(args.verbose)
+    enable_asv_log(args.verbose)
     if argv and argv[0] in MACHINE_COMMANDS:
         ensure_machine(args.machine)
     previous = Path.cwd()
@@ -47,6 +48,21 @@ def asv_main(argv: list[str], config_path: Path = CONFIG_PATH) -> int:
         log.flush()
         os.chdir(previous)
     return int(result or 0)
+
+
+def enable_asv_log(verbose: bool) -> None:
+    """asv's console output, switched on once per process.
+
+    asv's `log.enable` adds a handler to the root logger on every call: `run` calls
+    asv twice (run, then publish), and the second command printed each line twice.
+    """
+    from asv.console import log
+
+    root = logging.getLogger()
+    ours = log._stream_formatter
+    if not any(getattr(handler, "emit", None) == ours for handler in root.handlers):
+        log.enable(verbose)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
 def ensure_machine(machine: str | None) -> None:
