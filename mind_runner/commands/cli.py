@@ -20,6 +20,8 @@ def _build(args: argparse.Namespace) -> int:
             cache_dir=Path(args.cache),
             target_dir=Path(args.target_dir),
             log_dir=Path(args.log_dir),
+            lock_dir=Path(args.lock_dir) if args.lock_dir else None,
+            record_dir=Path(args.record_dir) if args.record_dir else None,
         )
     )
     return 0
@@ -129,6 +131,12 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--cache", required=True, help="asv's {build_cache_dir}")
     build.add_argument("--target-dir", required=True, help="shared CARGO_TARGET_DIR")
     build.add_argument("--log-dir", required=True, help="where build logs are kept")
+    build.add_argument(
+        "--lock-dir", help="carry the last build's Cargo.lock from here (default: do not)"
+    )
+    build.add_argument(
+        "--record-dir", help="write each commit's dependency record here (results/builds)"
+    )
 
     install = command("install", _install, "asv install_command: binaries into the env")
     install.add_argument("--cache", required=True)
