@@ -48,10 +48,10 @@ def _asv(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from mind_runner.commands.asv_command import asv_main
+    from mind_runner.commands.run import run
 
     machine = ["--machine", args.machine] if args.machine else []
-    status = asv_main(["run", *([args.range] if args.range else []), *machine, *args.asv_args])
+    status = run(args.range, [*machine, *args.asv_args], pytorch_everywhere=args.pytorch_everywhere)
     publish_status = _publish_offline([])
     if status != 0:
         print(
@@ -153,6 +153,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("range", nargs="?", help="git range, e.g. main~20..main (default: tip)")
     run.add_argument("--machine", help="asv machine name (default: this host)")
+    run.add_argument(
+        "--pytorch-everywhere",
+        action="store_true",
+        help="measure PyTorch at every commit too (default: at the newest commit of the range)",
+    )
     run.epilog = "Any other option is passed on to `asv run` (e.g. --bench REGEX)."
 
     publish = command(
