@@ -333,7 +333,7 @@ def _not_repeatable(report: Report, keys: Sequence[str]) -> list[str]:
             spread_key = BY_KEY[key].spread
             spread = report.get(model, spread_key) if spread_key else None
             if spread is not None and spread.ok and spread.value:
-                flagged.append(f"{model} {BY_KEY[key].label} ({spread.value:.2f} %)")
+                flagged.append(f"{model} {BY_KEY[key].label} ({percent_text(spread.value)})")
     if not flagged:
         return []
     return ["NOT REPEATABLE run to run (spread above 0.00 %): " + "; ".join(flagged)]
@@ -410,11 +410,16 @@ def _statistics(report: Report) -> list[str]:
     ]
 
 
+def percent_text(percent: float) -> str:
+    """Two decimals, more where two would print a spread that is not zero as 0.00."""
+    return f"{percent:.2f} %" if percent == 0.0 or abs(percent) >= 0.01 else f"{percent:.1g} %"
+
+
 def spread_text(percent: float) -> str:
     """A count's run-to-run spread; under fixed hash seeds anything but 0.00 is a warning."""
     if percent == 0.0:
         return "0.00 % (run to run: repeats exactly)"
-    return f"{percent:.2f} % (run to run) NOT REPEATABLE: a step this size may be noise"
+    return f"{percent_text(percent)} (run to run) NOT REPEATABLE: a step this size may be noise"
 
 
 def _statistics_cells(figure: Figure, unit: Unit) -> list[str]:
