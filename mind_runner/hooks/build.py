@@ -193,7 +193,9 @@ def _keep_lock(request: BuildRequest, starting: lockfile.StartingLock | None) ->
         )
     if request.lock_dir is not None:
         lockfile.carry_forward(lock, request.commit, request.lock_dir)
-    if starting is None or origin is not lockfile.LockOrigin.CARRIED:
-        return f"Cargo.lock {origin.value}"
+    if origin is lockfile.LockOrigin.COMMITTED:
+        return "with the commit's own Cargo.lock"
+    if origin is lockfile.LockOrigin.FRESH or starting is None:
+        return "Cargo.lock resolved afresh"
     change = lockfile.describe_change(starting.packages, packages)
     return f"dependencies changed from {str(carried_from)[:8]}'s: {change}" if change else ""
