@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mind_runner.measure.callgrind import count_instructions, find_valgrind
+from mind_runner.measure.callgrind import SeededCounts, count_seeded, find_valgrind
 from mind_runner.measure.environment import FIXED_ENVIRONMENT
-from mind_runner.measure.repeated import RepeatedRuns
+from mind_runner.measure.fixed_seed import SEEDS
 from mind_runner.mind.driver import MindDriver, PreparedModel, Stage
 from mind_runner.mind.models import SEED_MODELS, Model
 
@@ -70,10 +70,10 @@ def run_mindc(command: list[str]) -> None:
 
 @dataclass(frozen=True)
 class StageCounts:
-    """One program's front-end and gradient calls, each counted RUNS times."""
+    """One program's front-end and gradient calls, each counted under the fixed seeds."""
 
-    front_end: RepeatedRuns
-    gradient: RepeatedRuns
+    front_end: SeededCounts
+    gradient: SeededCounts
 
     @property
     def autodiff(self) -> int:
@@ -87,14 +87,16 @@ class StageCounts:
         return 100.0 * wobble / self.autodiff if self.autodiff > 0 else 0.0
 
 
-def count_stages(driver: MindDriver, case: PreparedModel, runs: int = RUNS) -> StageCounts:
+def count_stages(
+    driver: MindDriver, case: PreparedModel, seeds: tuple[int, ...] = SEEDS
+) -> StageCounts:
     valgrind = find_valgrind()
     return StageCounts(
-        front_end=count_instructions(
-            driver.command(Stage.FRONT_END, case.program), runs=runs, valgrind=valgrind
+        front_end=count_seeded(
+            driver.command(Stage.FRONT_END, case.program), seeds=seeds, valgrind=valgrind
         ),
-        gradient=count_instructions(
-            driver.command(Stage.GRADIENT, case.program), runs=runs, valgrind=valgrind
+        gradient=count_seeded(
+            driver.command(Stage.GRADIENT, case.program), seeds=seeds, valgrind=valgrind
         ),
     )
 

@@ -3,9 +3,10 @@
 A whole `mindc` call is about a millisecond, mostly start-up: its wall time hides
 the autodiff share. Instructions retired (valgrind's callgrind) do not: the
 gradient call minus the front-end call is the autodiff work alone, and it moves
-in clear steps from commit to commit. asv.conf.json flags a 1 % step in any
-`track_*instructions` figure; spreads are named so that they match no threshold
-of their own kind.
+in clear steps from commit to commit. Every count is taken with MIND's hash seeds
+fixed (mind_runner.measure.fixed_seed), so it is the same every time it is taken.
+asv.conf.json flags a 1 % step in any `track_*instructions` figure; spreads are
+named so that they match no threshold of their own kind.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from benchmarks.common import (
     with_attributes,
 )
 from mind_runner.measure.callgrind import find_valgrind
+from mind_runner.measure.fixed_seed import SEEDS, shim_library
 from mind_runner.measure.peak_memory import find_gnu_time, measure_peak_rss
 from mind_runner.mind.driver import CannotDifferentiate, MindDriver, Stage
 from mind_runner.mind.models import SEED_MODELS
@@ -27,10 +29,11 @@ CountsOrReason = StageCounts | str
 """Counts, or why there are none (the reason asv shows for the skip)."""
 
 
-def count_models(models: list[str], runs: int = RUNS) -> dict[str, CountsOrReason]:
+def count_models(models: list[str], seeds: tuple[int, ...] = SEEDS) -> dict[str, CountsOrReason]:
     """Every model's counts, or the one reason none can be taken (never raises a skip)."""
     try:
         find_valgrind()
+        shim_library()
         driver = MindDriver.locate()
     except NotImplementedError as missing:
         return dict.fromkeys(models, str(missing))
@@ -41,7 +44,7 @@ def count_models(models: list[str], runs: int = RUNS) -> dict[str, CountsOrReaso
         except CannotDifferentiate as reason:
             counted[model] = str(reason)
         else:
-            counted[model] = count_stages(driver, case, runs)
+            counted[model] = count_stages(driver, case, seeds)
     return counted
 
 
@@ -55,8 +58,9 @@ def require_counts(counted: dict[str, CountsOrReason], model: str) -> StageCount
 class InstructionCounts:
     """Tier: gradient generation (one-time), MIND side, as instructions retired.
 
-    Every count is the median of 3 callgrind runs of a whole `mindc` process with
-    the driver's fixed environment, program path and working directory /.
+    Every count is the median over 3 fixed hash seeds (one callgrind run each) of a
+    whole `mindc` process with the driver's fixed environment, program path and
+    working directory /; the first seed is counted twice to check it repeats.
     """
 
     params = [MODELS]
@@ -76,38 +80,41 @@ class InstructionCounts:
     ) -> int:
         """Tier: gradient generation, one-time. Instructions of one whole `mindc FILE
         --autodiff --emit-grad-ir --func main` process: start-up, front end, autodiff,
-        printing the gradient module (median of 3 callgrind runs)."""
+        printing the gradient module (median over 3 fixed hash seeds; the seed shim's
+        own loading adds a constant)."""
         return self.counts.gradient.median
 
     @with_attributes(unit="instructions")
     def track_front_end_instructions(self, counted: dict[str, CountsOrReason], model: str) -> int:
         """Tier: front end. Instructions of one whole `mindc FILE --emit-ir` process:
         start-up, parse, type-check, lowering, printing the primal IR; no autodiff
-        (median of 3 callgrind runs)."""
+        (median over 3 fixed hash seeds; the seed shim's own loading adds a constant)."""
         return self.counts.front_end.median
 
     @with_attributes(unit="instructions")
     def track_autodiff_instructions(self, counted: dict[str, CountsOrReason], model: str) -> int:
         """Tier: gradient generation, the autodiff work alone. Gradient-call instructions
-        minus front-end instructions (medians): reverse pass plus printing the gradient
-        instructions. The figure a 1 % autodiff regression moves by 1 %."""
+        minus front-end instructions (medians over the same 3 fixed hash seeds): reverse
+        pass plus printing the gradient instructions. The figure a 1 % autodiff
+        regression moves by 1 %."""
         return self.counts.autodiff
 
     @with_attributes(unit="%")
     def track_gradient_call_spread_percent(
         self, counted: dict[str, CountsOrReason], model: str
     ) -> float:
-        """Tier: measurement quality. (largest - smallest) / median of the 3 gradient-call
-        counts, in %: 0 where MIND is deterministic, up to 0.76 at some real commits."""
+        """Tier: measurement quality. Run to run: the gradient call counted twice under
+        the first seed, difference in % of the median. 0.00 when the fixed seeds make
+        MIND repeatable; anything else means some other source of variation."""
         return self.counts.gradient.spread_percent
 
     @with_attributes(unit="%")
     def track_autodiff_spread_percent(
         self, counted: dict[str, CountsOrReason], model: str
     ) -> float:
-        """Tier: measurement quality. The two calls' spreads added, in % of the autodiff
-        figure: how much of a step in track_autodiff_instructions run-to-run wobble
-        alone could explain."""
+        """Tier: measurement quality. The two calls' run-to-run spreads added, in % of the
+        autodiff figure: how much of a step in track_autodiff_instructions run-to-run
+        wobble alone could explain; 0.00 when both calls repeat exactly."""
         return self.counts.autodiff_spread_percent
 
 

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from benchmarks.common import (
     CHAIN_LAYERS,
-    RUNS,
     StageCounts,
     capture_joint_graph,
     count_stages,
@@ -28,6 +27,7 @@ from benchmarks.common import (
     with_attributes,
 )
 from mind_runner.measure.callgrind import find_valgrind
+from mind_runner.measure.fixed_seed import SEEDS, shim_library
 from mind_runner.mind.driver import CannotDifferentiate, MindDriver, Stage
 from mind_runner.mind.models import Model, relu_matmul_chain
 
@@ -56,7 +56,7 @@ class ChainMind:
         return self.counts
 
 
-def measure_chains(layers: list[int], runs: int = RUNS) -> dict[int, ChainMind]:
+def measure_chains(layers: list[int], seeds: tuple[int, ...] = SEEDS) -> dict[int, ChainMind]:
     """Per N: prepare the chain (checked gradient IR), then count it under callgrind."""
     try:
         driver = MindDriver.locate()
@@ -64,10 +64,11 @@ def measure_chains(layers: list[int], runs: int = RUNS) -> dict[int, ChainMind]:
         return {n: ChainMind(None, None, str(missing)) for n in layers}
     try:
         find_valgrind()
+        shim_library()
     except NotImplementedError as missing:
-        no_valgrind = str(missing)
+        no_counts = str(missing)
     else:
-        no_valgrind = ""
+        no_counts = ""
     measured = {}
     for n in layers:
         try:
@@ -76,8 +77,8 @@ def measure_chains(layers: list[int], runs: int = RUNS) -> dict[int, ChainMind]:
             measured[n] = ChainMind(None, None, str(reason))
             continue
         command = driver.command(Stage.GRADIENT, prepared.program)
-        counts = None if no_valgrind else count_stages(driver, prepared, runs)
-        measured[n] = ChainMind(command, counts, no_valgrind)
+        counts = None if no_counts else count_stages(driver, prepared, seeds)
+        measured[n] = ChainMind(command, counts, no_counts)
     return measured
 
 
@@ -130,7 +131,7 @@ class ReluMatmulChain:
     def track_mind_autodiff_instructions(self, mind: dict[int, ChainMind], N: int) -> int:
         """Tier: gradient generation, the autodiff work alone. Instructions of the
         gradient call minus those of `mindc FILE --emit-ir` on the N-layer chain
-        (medians of 3 callgrind runs each)."""
+        (medians over 3 fixed hash seeds each)."""
         return mind[N].require_counts().autodiff
 
     def time_pytorch_backward(self, mind: dict[int, ChainMind], N: int) -> None:

@@ -48,3 +48,22 @@ def test_a_repository_that_cannot_be_cloned_is_one_line_not_a_traceback(tmp_path
     last = completed.stderr.strip().splitlines()[-1]
     assert last.startswith("mind_runner: `git clone --mirror https://127.0.0.1:9/mind.git")
     assert "Traceback" not in completed.stderr
+
+
+def test_asv_output_is_printed_once_however_often_asv_is_called() -> None:
+    """`run` calls asv twice (run, publish): each call used to add one more log handler."""
+    script = (
+        "from asv.console import log\n"
+        "from mind_runner.commands.asv_command import enable_asv_log\n"
+        "enable_asv_log(False)\n"
+        "enable_asv_log(False)\n"
+        "log.info('Writing index')\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert completed.stdout.count("Writing index") == 1, completed.stdout

@@ -59,6 +59,10 @@ def test_a_commit_that_fails_to_build_is_failed_with_its_log_kept(
     assert published_history.run.returncode == 2  # asv run: something failed
 
 
+def test_publish_after_run_prints_each_line_once(published_history: PublishedHistory) -> None:
+    assert published_history.run.stdout.count("Writing index") == 1
+
+
 def test_pytorch_results_recorded_at_the_tip(published_history: PublishedHistory) -> None:
     project = published_history.project
     result = load_results(project.results_dir)[project.history.commits[-1].sha]

@@ -105,6 +105,18 @@ def test_build_passes_declared_features_and_the_users_cargo_environment(tmp_path
     assert not (source / "target").exists()
 
 
+def test_only_mindc_is_built_cached_and_installed(tmp_path: Path) -> None:
+    """The benchmarks run mindc alone: the crate's other binary is neither linked nor kept."""
+    source = write_crate(tmp_path / "src", "autodiff = []\n")
+    manifest = build(request(tmp_path, source, "9" * 40))
+    assert manifest.binaries == ("mindc",)
+    assert sorted(p.name for p in (tmp_path / "cache" / ("9" * 40) / "bin").iterdir()) == sorted(
+        [MANIFEST_NAME, "mindc"]
+    )
+    assert (tmp_path / "target" / "release" / "mindc").is_file()
+    assert not (tmp_path / "target" / "release" / "mind").exists()
+
+
 def test_a_commit_without_the_feature_builds_without_it(tmp_path: Path) -> None:
     source = write_crate(tmp_path / "src", "cpu = []\n")
     manifest = build(request(tmp_path, source, "b" * 40))
@@ -161,13 +173,11 @@ def test_install_then_uninstall_round_trip(tmp_path: Path) -> None:
     env_dir = tmp_path / "env"
     (env_dir / "bin").mkdir(parents=True)
     install(tmp_path / "cache" / ("f" * 40), env_dir)
-    assert sorted(p.name for p in (env_dir / "bin").iterdir()) == sorted(
-        [MANIFEST_NAME, "mind", "mindc"]
-    )
+    assert sorted(p.name for p in (env_dir / "bin").iterdir()) == sorted([MANIFEST_NAME, "mindc"])
     uninstall(env_dir)
     assert list((env_dir / "bin").iterdir()) == []
 
 
 def test_install_from_an_empty_cache_says_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match=r"lacks mind, mindc, mind-build\.json: delete that"):
+    with pytest.raises(UserError, match=r"lacks mindc, mind-build\.json: delete that"):
         install(tmp_path / "cache", tmp_path / "env")

@@ -526,6 +526,29 @@ def test_pytorch_figures_missing_at_a_commit_come_from_another_marked(
     assert data["benchmarks"]["small_mlp"]["mind"]["measured_at_commit"] == older
 
 
+def test_a_count_that_does_not_repeat_exactly_is_flagged(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Under fixed hash seeds a count's run-to-run spread is 0.00; anything else is flagged."""
+    counts = "mind_counts.InstructionCounts."
+    figures = {
+        **typical(),
+        counts + "track_gradient_call_instructions": mind_values(130_000.0, 720_000.0, 900_000.0),
+        counts + "track_front_end_instructions": mind_values(120_000.0, 650_000.0, 820_000.0),
+        counts + "track_autodiff_instructions": mind_values(10_000.0, 70_000.0, 80_000.0),
+        counts + "track_gradient_call_spread_percent": mind_values(0.0, 0.0, 0.4),
+        counts + "track_autodiff_spread_percent": mind_values(0.0, 0.0, 4.5),
+    }
+    write_results(project, "3" * 40, FIRST_DATE, figures)
+    status, out, _ = report(capsys)
+    assert status == 0
+    flagged = next(line for line in out.splitlines() if line.startswith("NOT REPEATABLE"))
+    assert "matmul_chain MIND autodiff share, instructions retired (4.50 %)" in flagged
+    assert "small_mlp" not in flagged and "simple_quadratic" not in flagged
+    assert "0.00 % (run to run: repeats exactly)" in out
+    assert "4.50 % (run to run) NOT REPEATABLE" in out
+
+
 def test_the_json_is_strict_json_without_nan(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,7 +7,10 @@ asv's command classes, called the way `asv` itself calls them.
 
 from __future__ import annotations
 
+import argparse
+import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from mind_runner.commands.config import CONFIG_PATH, load_config
@@ -17,15 +20,30 @@ from mind_runner.util.errors import UserError
 MACHINE_COMMANDS = ("run", "continuous", "find")
 
 
-def asv_main(argv: list[str], config_path: Path = CONFIG_PATH) -> int:
-    """`asv ARGV...`, as asv's own entry point runs it, but with MIND_REPO honoured."""
-    from asv import commands, util
+def parse_asv_args(argv: list[str], config_path: Path = CONFIG_PATH) -> argparse.Namespace:
+    """`asv ARGV...` parsed by asv's own parser."""
+    from asv import commands
+
+    parser, _ = commands.make_argparser()
+    args: argparse.Namespace = parser.parse_args([*argv, "--config", str(config_path)])
+    return args
+
+
+def asv_main(
+    argv: list[str],
+    config_path: Path = CONFIG_PATH,
+    adjust: Callable[[argparse.Namespace], None] | None = None,
+) -> int:
+    """`asv ARGV...`, as asv's own entry point runs it, but with MIND_REPO honoured;
+    `adjust` may change the parsed arguments first."""
+    from asv import util
     from asv.console import log
     from asv.plugin_manager import plugin_manager
 
-    parser, _ = commands.make_argparser()
-    args = parser.parse_args([*argv, "--config", str(config_path)])
-    log.enable(args.verbose)
+    args = parse_asv_args(argv, config_path)
+    if adjust is not None:
+        adjust(args)
+    enable_asv_log(args.verbose)
     if argv and argv[0] in MACHINE_COMMANDS:
         ensure_machine(args.machine)
     previous = Path.cwd()
@@ -47,6 +65,21 @@ def asv_main(argv: list[str], config_path: Path = CONFIG_PATH) -> int:
         log.flush()
         os.chdir(previous)
     return int(result or 0)
+
+
+def enable_asv_log(verbose: bool) -> None:
+    """asv's console output, switched on once per process.
+
+    asv's `log.enable` adds a handler to the root logger on every call: `run` calls
+    asv twice (run, then publish), and the second command printed each line twice.
+    """
+    from asv.console import log
+
+    root = logging.getLogger()
+    ours = log._stream_formatter
+    if not any(getattr(handler, "emit", None) == ours for handler in root.handlers):
+        log.enable(verbose)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
 def ensure_machine(machine: str | None) -> None:

@@ -20,6 +20,8 @@ def _build(args: argparse.Namespace) -> int:
             cache_dir=Path(args.cache),
             target_dir=Path(args.target_dir),
             log_dir=Path(args.log_dir),
+            lock_dir=Path(args.lock_dir) if args.lock_dir else None,
+            record_dir=Path(args.record_dir) if args.record_dir else None,
         )
     )
     return 0
@@ -46,10 +48,10 @@ def _asv(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from mind_runner.commands.asv_command import asv_main
+    from mind_runner.commands.run import run
 
     machine = ["--machine", args.machine] if args.machine else []
-    status = asv_main(["run", *([args.range] if args.range else []), *machine, *args.asv_args])
+    status = run(args.range, [*machine, *args.asv_args], pytorch_everywhere=args.pytorch_everywhere)
     publish_status = _publish_offline([])
     if status != 0:
         print(
@@ -131,6 +133,12 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--cache", required=True, help="asv's {build_cache_dir}")
     build.add_argument("--target-dir", required=True, help="shared CARGO_TARGET_DIR")
     build.add_argument("--log-dir", required=True, help="where build logs are kept")
+    build.add_argument(
+        "--lock-dir", help="carry the last build's Cargo.lock from here (default: do not)"
+    )
+    build.add_argument(
+        "--record-dir", help="write each commit's dependency record here (results/builds)"
+    )
 
     install = command("install", _install, "asv install_command: binaries into the env")
     install.add_argument("--cache", required=True)
@@ -147,6 +155,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("range", nargs="?", help="git range, e.g. main~20..main (default: tip)")
     run.add_argument("--machine", help="asv machine name (default: this host)")
+    run.add_argument(
+        "--pytorch-everywhere",
+        action="store_true",
+        help="measure PyTorch at every commit too (default: at the newest commit of the range)",
+    )
     run.epilog = "Any other option is passed on to `asv run` (e.g. --bench REGEX)."
 
     publish = command(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mind_runner.util.errors import UserError
-from mind_runner.util.layout import BUILD_LOG_DIR, VENDOR_CACHE_DIR
+from mind_runner.util.layout import BUILD_LOG_DIR, BUILD_RECORD_DIR, VENDOR_CACHE_DIR
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_PATH = PROJECT_ROOT / "asv.conf.json"
@@ -57,6 +57,11 @@ def results_dir(config_path: Path = CONFIG_PATH) -> Path:
 
 def build_log_dir(config_path: Path = CONFIG_PATH) -> Path:
     return config_path.parent / BUILD_LOG_DIR
+
+
+def build_record_dir(config_path: Path = CONFIG_PATH) -> Path:
+    """results/builds/: the crates each commit was built with (hooks.lockfile's records)."""
+    return config_path.parent / BUILD_RECORD_DIR
 
 
 def vendor_cache_dir(config_path: Path = CONFIG_PATH) -> Path:

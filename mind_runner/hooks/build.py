@@ -4,7 +4,8 @@ asv checks every commit out into the same directory and runs `git clean -fdx`
 there, so the cargo target directory lives outside the checkout and is shared
 between commits: the next commit recompiles only what changed. The binaries are
 taken from cargo's own artifact messages, never from `target/release`, where a
-failed build leaves the previous commit's binary behind.
+failed build leaves the previous commit's binary behind. The Cargo.lock a build
+starts from and the one it ends with are `lockfile`'s business.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from mind_runner.hooks import lockfile
 from mind_runner.hooks.manifest import BINARIES, BuildManifest
 from mind_runner.util.errors import UserError
 from mind_runner.util.tools import locate_program
@@ -34,6 +36,10 @@ class BuildRequest:
     cache_dir: Path
     target_dir: Path
     log_dir: Path
+    lock_dir: Path | None = None
+    """Where the previous build's Cargo.lock is carried (None: cargo resolves afresh)."""
+    record_dir: Path | None = None
+    """Where each commit's dependency record goes (results/builds/; None: nowhere)."""
 
 
 def declared_features(source: Path) -> tuple[str, ...]:
@@ -69,13 +75,17 @@ def rustc_version() -> str:
 
 
 def cargo_command(features: tuple[str, ...]) -> list[str]:
-    command = [
-        find_tool("cargo"),
-        "build",
-        "--release",
-        "--bins",
-        "--message-format=json-render-diagnostics",
-    ]
+    """`cargo build --release --bin mindc`: only what the benchmarks run.
+
+    MIND's release profile links every binary as a whole program (LTO, one codegen
+    unit), so `--bins` paid for a second link of `mind`, which nothing measures. The
+    package, profile and features are those of a plain release build, so `mindc` is
+    the binary MIND ships.
+    """
+    command = [find_tool("cargo"), "build", "--release"]
+    for name in BINARIES:
+        command += ["--bin", name]
+    command.append("--message-format=json-render-diagnostics")
     if features:
         command += ["--features", ",".join(features)]
     return command
@@ -102,10 +112,17 @@ def build(request: BuildRequest) -> BuildManifest:
     environment = dict(os.environ, CARGO_TARGET_DIR=str(request.target_dir))
     log_path = request.log_dir / f"{request.commit}.log"
     request.log_dir.mkdir(parents=True, exist_ok=True)
+    starting = (
+        lockfile.start_from(request.source, request.lock_dir)
+        if request.lock_dir is not None
+        else None
+    )
 
     started = time.perf_counter()
     with log_path.open("w") as log:
         log.write(f"$ {' '.join(command)}\n# commit {request.commit}, features {features}\n")
+        if starting is not None:
+            log.write(f"# {_lock_note(starting)}\n")
         log.flush()
         completed = subprocess.run(
             command,
@@ -135,6 +152,7 @@ def build(request: BuildRequest) -> BuildManifest:
     for name in BINARIES:
         shutil.copy2(executables[name], bin_dir / name)
     shutil.copy2(log_path, request.cache_dir / "build.log")
+    dependencies = _keep_lock(request, starting)
     manifest = BuildManifest(
         commit=request.commit,
         features=features,
@@ -145,7 +163,39 @@ def build(request: BuildRequest) -> BuildManifest:
     )
     manifest.save(bin_dir)
     print(
-        f"mind_runner: built MIND {short} with features [{', '.join(features)}] in {seconds:.2f} s",
+        f"mind_runner: built MIND {short} with features [{', '.join(features)}] in {seconds:.2f} s"
+        + (f"; {dependencies}" if dependencies else ""),
         file=sys.stderr,
     )
     return manifest
+
+
+def _lock_note(starting: lockfile.StartingLock) -> str:
+    if starting.origin is lockfile.LockOrigin.CARRIED:
+        return f"Cargo.lock carried from the build of {str(starting.carried_from)[:8]}"
+    if starting.origin is lockfile.LockOrigin.COMMITTED:
+        return "Cargo.lock: the commit's own"
+    return "no Cargo.lock: cargo resolves every dependency as of today"
+
+
+def _keep_lock(request: BuildRequest, starting: lockfile.StartingLock | None) -> str:
+    """The resolved lock into the cache, the record and the carry; what changed, in words."""
+    lock = request.source / lockfile.LOCK_NAME
+    if not lock.is_file():
+        return ""
+    shutil.copy2(lock, request.cache_dir / lockfile.LOCK_NAME)
+    packages = lockfile.dependency_set(lock.read_text())
+    origin = starting.origin if starting is not None else lockfile.LockOrigin.FRESH
+    carried_from = starting.carried_from if starting is not None else None
+    if request.record_dir is not None:
+        lockfile.BuildRecord(request.commit, origin, carried_from, tuple(sorted(packages))).save(
+            request.record_dir
+        )
+    if request.lock_dir is not None:
+        lockfile.carry_forward(lock, request.commit, request.lock_dir)
+    if origin is lockfile.LockOrigin.COMMITTED:
+        return "with the commit's own Cargo.lock"
+    if origin is lockfile.LockOrigin.FRESH or starting is None:
+        return "Cargo.lock resolved afresh"
+    change = lockfile.describe_change(starting.packages, packages)
+    return f"dependencies changed from {str(carried_from)[:8]}'s: {change}" if change else ""

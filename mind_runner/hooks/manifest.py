@@ -14,7 +14,8 @@ from pathlib import Path
 from mind_runner.util.files import write_atomically
 
 MANIFEST_NAME = "mind-build.json"
-BINARIES = ("mind", "mindc")
+BINARIES = ("mindc",)
+"""What is built, cached and installed: the benchmarks run `mindc` only."""
 
 
 @dataclass(frozen=True)

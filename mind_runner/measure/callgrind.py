@@ -2,9 +2,10 @@
 
 A `mindc` call takes about a millisecond, most of it process start-up, so wall
 time cannot show a 1 % change in MIND's autodiff. The number of instructions the
-call retires can: it is nearly the same run to run. Nearly: some MIND commits
-seed hash maps at random (up to 0.76 % run to run), so a count is the median of
-several runs, and their spread is kept beside it.
+call retires can, if the call does the same work every run. Some MIND commits
+seed hash maps at random (up to 0.76 % run to run), so `count_seeded` runs the
+command under fixed seeds (`fixed_seed`): the figure is the median over the
+seeds, and one seed counted twice shows whether anything else still varies.
 
 Counts also move with the binary's and the program's paths, the environment and
 the working directory (MIND's README: a longer path +35, one more variable
@@ -17,9 +18,16 @@ from __future__ import annotations
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from mind_runner.measure.environment import FIXED_DIRECTORY, FIXED_ENVIRONMENT
+from mind_runner.measure.fixed_seed import (
+    PRELOAD_FAILED,
+    SEEDS,
+    seeded_environment,
+    shim_library,
+)
 from mind_runner.measure.repeated import RepeatedRuns
 from mind_runner.util.text import first_line
 from mind_runner.util.tools import locate_program
@@ -103,8 +111,66 @@ def count_instructions(
                     f"{' '.join(command)} exited {completed.returncode} under callgrind: "
                     + first_line(completed.stderr, skip_prefix="==")
                 )
+            if PRELOAD_FAILED in completed.stderr:
+                # ld.so goes on without the library: the count would not be the one asked for.
+                raise CallgrindFailed(
+                    f"{' '.join(command)}: LD_PRELOAD={environment.get('LD_PRELOAD')} "
+                    "was not loaded under callgrind"
+                )
             if not out_file.is_file():
                 raise CallgrindFailed(f"callgrind wrote no {out_file.name} for {command[0]}")
             counts.append(parse_callgrind_output(out_file.read_text()))
             out_file.unlink()
     return RepeatedRuns(tuple(counts))
+
+
+@dataclass(frozen=True)
+class SeededCounts:
+    """One command counted once under each fixed seed, and its first seed a second time."""
+
+    seeds: tuple[int, ...]
+    levels: RepeatedRuns
+    """One count per seed, in the order of `seeds`."""
+    repeat: int
+    """A second count under `seeds[0]`: equal to the first where the command is repeatable."""
+
+    @property
+    def median(self) -> int:
+        """The figure: the median over the seeds, the same every time it is measured."""
+        return self.levels.median
+
+    @property
+    def spread(self) -> int:
+        """Run to run: how far the second count under one seed moved from the first."""
+        return abs(self.repeat - self.levels.runs[0])
+
+    @property
+    def spread_percent(self) -> float:
+        """The run-to-run spread in % of the median: 0.0 when nothing varies but the seed."""
+        return 100.0 * self.spread / self.median if self.median else 0.0
+
+    @property
+    def seed_spread_percent(self) -> float:
+        """How far the level moves with the seed alone, in % of the median."""
+        return self.levels.spread_percent
+
+
+def count_seeded(
+    command: Sequence[str],
+    *,
+    seeds: Sequence[int] = SEEDS,
+    valgrind: Path | None = None,
+    environment: Mapping[str, str] = FIXED_ENVIRONMENT,
+) -> SeededCounts:
+    """Count `command` under each seed's shim environment, then the first seed again."""
+    if not seeds:
+        raise ValueError("count_seeded needs at least one seed")
+    executable = valgrind if valgrind is not None else find_valgrind()
+    library = shim_library()
+
+    def count(seed: int) -> int:
+        seeded = seeded_environment(seed, library, environment)
+        return count_instructions(command, runs=1, valgrind=executable, environment=seeded).median
+
+    levels = RepeatedRuns(tuple(count(seed) for seed in seeds))
+    return SeededCounts(seeds=tuple(seeds), levels=levels, repeat=count(seeds[0]))

@@ -329,6 +329,7 @@ def _counts_table(report: Report) -> list[str]:
         "share: instructions retired (callgrind), the share being their difference. "
         "PyTorch saved: bytes autograd keeps for backward per forward.",
         *_missing(report, pairs),
+        *_not_repeatable(report, keys),
         *(
             [f"not run: {', '.join(absent)}: not in the results of {report.commit[:8]}"]
             if absent
@@ -356,6 +357,20 @@ def _correctness_table(report: Report) -> list[str]:
         "`sum` fed into matmul or mul), not counting their dependents. ? = not recorded.",
         *_missing(report, pairs),
     ]
+
+
+def _not_repeatable(report: Report, keys: Sequence[str]) -> list[str]:
+    """Counts whose run-to-run spread is not 0.00: a step of that size may be noise."""
+    flagged = []
+    for model in MODELS:
+        for key in keys:
+            spread_key = BY_KEY[key].spread
+            spread = report.get(model, spread_key) if spread_key else None
+            if spread is not None and spread.ok and spread.value:
+                flagged.append(f"{model} {BY_KEY[key].label} ({percent_text(spread.value)})")
+    if not flagged:
+        return []
+    return ["NOT REPEATABLE run to run (spread above 0.00 %): " + "; ".join(flagged)]
 
 
 def _loop_text(total: LoopTotal) -> str:
@@ -425,13 +440,25 @@ def _statistics(report: Report) -> list[str]:
                 cells = _statistics_cells(figure, measure.unit)
                 spread = report.get(model, measure.spread) if measure.spread else None
                 if spread is not None and spread.ok and spread.value is not None:
-                    cells[1] = f"{spread.value:.2f} % (run to run)"
+                    cells[1] = spread_text(spread.value)
                 rows.append([label, *cells])
     return [
         "Sample statistics behind each number (asv: the result is the median of the samples)",
         RULE,
         *(table(rows) if len(rows) > 1 else ["(no figures recorded at this commit)"]),
     ]
+
+
+def percent_text(percent: float) -> str:
+    """Two decimals, more where two would print a spread that is not zero as 0.00."""
+    return f"{percent:.2f} %" if percent == 0.0 or abs(percent) >= 0.01 else f"{percent:.1g} %"
+
+
+def spread_text(percent: float) -> str:
+    """A count's run-to-run spread; under fixed hash seeds anything but 0.00 is a warning."""
+    if percent == 0.0:
+        return "0.00 % (run to run: repeats exactly)"
+    return f"{percent_text(percent)} (run to run) NOT REPEATABLE: a step this size may be noise"
 
 
 def _statistics_cells(figure: Figure, unit: Unit) -> list[str]:

@@ -1,0 +1,117 @@
+"""`python -m mind_runner run`: MIND's benchmarks at every commit, PyTorch's at the newest."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import pytest
+
+from mind_runner.commands import run as run_command
+from mind_runner.commands.asv_command import parse_asv_args
+from mind_runner.util.errors import UserError
+from tests.fixture_history import make_history
+
+PYTORCH_SIDE = {
+    "pytorch_autograd.AotCapture.time_pytorch_aot_capture",
+    "pytorch_autograd.Backward.time_pytorch_backward",
+    "pytorch_autograd.Backward.time_pytorch_forward_backward",
+    "pytorch_autograd.SavedTensors.track_saved_tensor_bytes",
+    "scaling.ReluMatmulChain.time_pytorch_aot_capture",
+    "scaling.ReluMatmulChain.time_pytorch_backward",
+}
+
+
+def discovered() -> dict[str, list[list[str]]]:
+    from asv_runner.discovery import disc_benchmarks
+
+    root = Path(__file__).resolve().parent.parent / "benchmarks"
+    return {b.name: b.params for b in disc_benchmarks(str(root))}
+
+
+def selects(regexes: list[str], name: str) -> bool:
+    return any(re.search(regex, name) for regex in regexes)
+
+
+def test_every_benchmark_is_on_exactly_one_side() -> None:
+    """The PyTorch side is PyTorch alone; everything that runs mindc is on the MIND side."""
+    names = set(discovered())
+    pytorch = {n for n in names if selects(run_command.side_regexes(None, True), n)}
+    mind = {n for n in names if selects(run_command.side_regexes(None, False), n)}
+    assert pytorch == PYTORCH_SIDE
+    assert mind == names - PYTORCH_SIDE and not mind & pytorch
+    assert "scaling.ReluMatmulChain.track_mind_autodiff_instructions" in mind
+
+
+def test_the_users_selection_narrows_each_side() -> None:
+    user = ["^mind_cli", "small_mlp"]
+    mind = run_command.side_regexes(user, False)
+    pytorch = run_command.side_regexes(user, True)
+    assert selects(mind, "mind_cli.CliStages.time_startup")
+    assert selects(mind, "mind_counts.InstructionCounts.track_autodiff_instructions('small_mlp')")
+    assert not selects(mind, "mind_counts.InstructionCounts.track_autodiff_instructions('x')")
+    assert selects(pytorch, "pytorch_autograd.Backward.time_pytorch_backward('small_mlp', 'cpu')")
+    assert not selects(pytorch, "pytorch_autograd.Backward.time_pytorch_backward('x', 'cpu')")
+    assert run_command.selected_count(run_command.side_regexes(["^mind_"], True)) == 0
+
+
+@pytest.fixture
+def asv_calls(monkeypatch: pytest.MonkeyPatch) -> list[argparse.Namespace]:
+    """Each asv command `run` would give, parsed and adjusted, instead of running it."""
+    calls: list[argparse.Namespace] = []
+
+    def fake_asv_main(argv: list[str], config_path: Path, adjust: object = None) -> int:
+        args = parse_asv_args(argv, config_path)
+        if callable(adjust):
+            adjust(args)
+        calls.append(args)
+        return 2 if len(calls) == 1 else 0
+
+    monkeypatch.setattr(run_command, "asv_main", fake_asv_main)
+    return calls
+
+
+def test_mind_everywhere_then_pytorch_at_the_newest_commit(
+    asv_calls: list[argparse.Namespace],
+) -> None:
+    status = run_command.run("main~20..main", ["--machine", "m", "--steps", "5"])
+    assert status == 2  # the worse of the two
+    mind, pytorch = asv_calls
+    assert (mind.range, mind.machine, mind.steps) == ("main~20..main", "m", 5)
+    assert mind.bench == run_command.side_regexes(None, False)
+    assert (pytorch.range, pytorch.machine, pytorch.steps) == ("main~20..main", "m", 1)
+    assert pytorch.bench == run_command.side_regexes(None, True)
+
+
+def test_a_side_the_users_bench_leaves_empty_is_not_run(
+    asv_calls: list[argparse.Namespace],
+) -> None:
+    run_command.run("main", ["--bench", "^mind_", "-a", "repeat=3"])
+    (only,) = asv_calls
+    assert only.bench == run_command.side_regexes(["^mind_"], False)
+    assert only.steps is None and only.attribute == {"repeat": 3}
+
+
+def test_pytorch_everywhere_is_plain_asv_run(asv_calls: list[argparse.Namespace]) -> None:
+    run_command.run("main~3..main", ["--bench", "Backward"], pytorch_everywhere=True)
+    (only,) = asv_calls
+    assert (only.bench, only.steps) == (["Backward"], None)
+
+
+def test_a_bench_that_selects_nothing_says_so(asv_calls: list[argparse.Namespace]) -> None:
+    with pytest.raises(UserError, match=r"--bench no_such_thing selects no benchmark"):
+        run_command.run("main", ["--bench", "no_such_thing"])
+    assert asv_calls == []
+
+
+def test_asv_resolves_steps_1_to_the_newest_commit_of_a_range(tmp_path: Path) -> None:
+    """What the PyTorch side relies on: asv's own range order and pick_n."""
+    from asv.plugins.git import Git
+    from asv.util import pick_n
+
+    history = make_history(tmp_path / "mind")
+    repo = Git(str(history.repo), str(tmp_path / "mirror"))
+    first, last = history.commits[1].sha, history.commits[-1].sha
+    assert pick_n(repo.get_hashes_from_range(f"{first}..{last}"), 1) == [last]
+    assert pick_n(repo.get_hashes_from_range(f"{first}..main"), 1) == [last]
