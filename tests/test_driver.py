@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 
 import pytest
 
 from mind_runner.hooks.manifest import BuildManifest
-from mind_runner.mind.driver import CannotDifferentiate, MindDriver, MindRun, Stage
+from mind_runner.measure.environment import at_fixed_path
+from mind_runner.mind.driver import PROGRAM_DIR, CannotDifferentiate, MindDriver, MindRun, Stage
 from mind_runner.mind.models import SEED_MODELS
 from tests import ir_samples
 
@@ -135,7 +137,9 @@ def test_locate_prefers_mind_bin_dir_and_reads_the_manifest(
     )
     monkeypatch.setenv("MIND_BIN_DIR", str(tmp_path))
     located = MindDriver.locate()
-    assert located.mindc == mindc
+    # Run from a copy at a fixed-length path: counts depend on the executable's path.
+    assert located.mindc.parent.parent == PROGRAM_DIR / "bin"
+    assert located.mindc.read_bytes() == mindc.read_bytes()
     assert located.manifest is not None and located.manifest.features == ("autodiff",)
     assert located.version() == "mind 0.7.1"
 
@@ -146,3 +150,19 @@ def test_locate_without_any_mindc_is_a_skip(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(CannotDifferentiate, match="no mindc installed"):
         MindDriver.locate()
+
+
+def test_the_executable_is_run_from_a_fixed_length_path(tmp_path: Path) -> None:
+    short, long = tmp_path / "a" / "mindc", tmp_path / "a-much-longer-folder" / "mindc"
+    for binary, text in ((short, "one"), (long, "two")):
+        binary.parent.mkdir()
+        binary.write_text(text)
+        binary.chmod(0o755)
+    first, second = (
+        at_fixed_path(short, tmp_path / "fixed"),
+        at_fixed_path(long, tmp_path / "fixed"),
+    )
+    assert len(str(first)) == len(str(second)) and first != second
+    assert first.read_text() == "one" and os.access(first, os.X_OK)
+    short.write_text("rebuilt")
+    assert at_fixed_path(short, tmp_path / "fixed").read_text() == "rebuilt"
