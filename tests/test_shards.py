@@ -163,3 +163,11 @@ def test_machine_class_names_are_plain_and_differ_by_cpu_and_core_count() -> Non
     amd = {"cpu": "AMD EPYC 7763 64-Core Processor", "num_cpu": "4"}
     assert class_name("gha", amd) == "gha-amd-epyc-7763-64-core-processor-4cpu"
     assert class_name("gha", dict(amd, num_cpu="2")) != class_name("gha", amd)
+
+
+def test_workers_that_ran_different_benchmark_code_are_refused(tmp_path: Path) -> None:
+    first = worker_results(tmp_path / "w1", {COMMITS[0]: 1})
+    second = worker_results(tmp_path / "w2", {COMMITS[1]: 2})
+    (second / "benchmarks.json").write_text(json.dumps({"c": {"name": "c"}, "version": 2}))
+    with pytest.raises(UserError, match="conflict"):
+        merge([first, second], tmp_path / "results")

@@ -106,46 +106,52 @@ def _plan_file(plan: MergePlan, relative: Path, copies: list[Copy], has_destinat
             "and run that shard again"
             for copy in unreadable
         )
-        return
-    distinct = [c for i, c in enumerate(contents) if c not in contents[:i]]
-    target = plan.destination / relative
-    if relative == BENCHMARK_LIST:
-        workers = [
-            c for copy, c in zip(copies, contents, strict=True) if copy.origin != plan.destination
-        ]
-        if any(c != workers[0] for c in workers):
-            plan.conflicts.append(
-                f"{BENCHMARK_LIST} differs between workers (they ran different benchmark "
-                f"code): {', '.join(str(c.origin) for c in copies)}"
-            )
-        elif has_destination and contents[0] != workers[0]:
-            plan.replaces_benchmark_list = True
-            plan.copies.append((copies[-1], target))
-        elif not has_destination:
-            plan.copies.append((copies[0], target))
-        return
-    if len(distinct) > 1:
-        if relative.name == MACHINE_FILE:
-            plan.machine_mismatch = True
-            other = next(c for c in contents if c != contents[0])
-            plan.conflicts.append(
-                f"machine {relative.parts[0]} is described differently in "
-                f"{', '.join(str(c.origin) for c in copies)} ({_differences(contents[0], other)})"
-            )
-        else:
-            commit = (
-                next((c.get("commit_hash") for c in contents if isinstance(c, dict)), None)
-                or relative.stem.split("-")[0]
-            )
-            plan.conflicts.append(
-                f"{relative} (commit {str(commit)[:8]}): {len(distinct)} different copies, in "
-                f"{', '.join(str(c.origin) for c in copies)}"
-            )
-        return
-    if relative.name != MACHINE_FILE:
-        plan.duplicates += len(copies) - 1
-    if not has_destination:
+    elif relative == BENCHMARK_LIST:
+        _plan_benchmark_list(plan, copies, contents, has_destination)
+    elif any(c != contents[0] for c in contents):
+        plan.conflicts.append(_conflict(plan, relative, copies, contents))
+    else:
+        if relative.name != MACHINE_FILE:
+            plan.duplicates += len(copies) - 1
+        if not has_destination:
+            plan.copies.append((copies[0], plan.destination / relative))
+
+
+def _plan_benchmark_list(
+    plan: MergePlan, copies: list[Copy], contents: list[Any], has_destination: bool
+) -> None:
+    """The workers' lists must agree; theirs replaces the destination's, as asv run would."""
+    workers = [
+        c for copy, c in zip(copies, contents, strict=True) if copy.origin != plan.destination
+    ]
+    target = plan.destination / BENCHMARK_LIST
+    if any(c != workers[0] for c in workers):
+        plan.conflicts.append(
+            f"{BENCHMARK_LIST} differs between workers (they ran different benchmark "
+            f"code): {', '.join(str(c.origin) for c in copies)}"
+        )
+    elif not has_destination:
         plan.copies.append((copies[0], target))
+    elif contents[0] != workers[0]:
+        plan.replaces_benchmark_list = True
+        plan.copies.append((copies[-1], target))
+
+
+def _conflict(plan: MergePlan, relative: Path, copies: list[Copy], contents: list[Any]) -> str:
+    places = ", ".join(str(c.origin) for c in copies)
+    if relative.name == MACHINE_FILE:
+        plan.machine_mismatch = True
+        other = next(c for c in contents if c != contents[0])
+        return (
+            f"machine {relative.parts[0]} is described differently in {places} "
+            f"({_differences(contents[0], other)})"
+        )
+    distinct = [c for i, c in enumerate(contents) if c not in contents[:i]]
+    commit = next((c.get("commit_hash") for c in contents if isinstance(c, dict)), None)
+    return (
+        f"{relative} (commit {str(commit or relative.stem.split('-')[0])[:8]}): "
+        f"{len(distinct)} different copies, in {places}"
+    )
 
 
 def plan_merge(sources: Sequence[Path], destination: Path) -> MergePlan:
