@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from mind_runner.hooks.manifest import BuildManifest
-from mind_runner.mind.driver import CannotDifferentiate, MindDriver, MindRun, Stage
+from mind_runner.measure.environment import at_fixed_path
+from mind_runner.mind.driver import PROGRAM_DIR, CannotDifferentiate, MindDriver, MindRun, Stage
 from mind_runner.mind.models import SEED_MODELS, relu_matmul_chain
 from mind_runner.mind.preparation import PreparationCache
 from tests import ir_samples
@@ -154,7 +156,9 @@ def test_locate_prefers_mind_bin_dir_and_reads_the_manifest(
     )
     monkeypatch.setenv("MIND_BIN_DIR", str(tmp_path))
     located = MindDriver.locate()
-    assert located.mindc == mindc
+    # Run from a copy at a fixed-length path: counts depend on the executable's path.
+    assert located.mindc.parent.parent == PROGRAM_DIR / "bin"
+    assert located.mindc.read_bytes() == mindc.read_bytes()
     assert located.manifest is not None and located.manifest.features == ("autodiff",)
     assert located.version() == "mind 0.7.1"
 
@@ -298,3 +302,19 @@ def test_a_model_too_deep_for_one_expression_is_a_reason_not_a_crash(tmp_path: P
         driver(tmp_path, answers).prepare(relu_matmul_chain(1000))
     assert "single-expression: too deeply nested to write as one program" in str(raised.value)
     assert len(calls(tmp_path)) == 2
+
+
+def test_the_executable_is_run_from_a_fixed_length_path(tmp_path: Path) -> None:
+    short, long = tmp_path / "a" / "mindc", tmp_path / "a-much-longer-folder" / "mindc"
+    for binary, text in ((short, "one"), (long, "two")):
+        binary.parent.mkdir()
+        binary.write_text(text)
+        binary.chmod(0o755)
+    first, second = (
+        at_fixed_path(short, tmp_path / "fixed"),
+        at_fixed_path(long, tmp_path / "fixed"),
+    )
+    assert len(str(first)) == len(str(second)) and first != second
+    assert first.read_text() == "one" and os.access(first, os.X_OK)
+    short.write_text("rebuilt")
+    assert at_fixed_path(short, tmp_path / "fixed").read_text() == "rebuilt"

@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from mind_runner.commands.config import CONFIG_PATH, load_config
@@ -18,6 +19,8 @@ from mind_runner.util.errors import UserError
 
 # asv commands that record results for a machine, and would prompt to describe it.
 MACHINE_COMMANDS = ("run", "continuous", "find")
+# asv run's range that names a file of commit hashes, one per line.
+HASHFILE = "HASHFILE:"
 
 
 def parse_asv_args(argv: list[str], config_path: Path = CONFIG_PATH) -> argparse.Namespace:
@@ -36,23 +39,37 @@ def asv_main(
 ) -> int:
     """`asv ARGV...`, as asv's own entry point runs it, but with MIND_REPO honoured;
     `adjust` may change the parsed arguments first."""
-    from asv import util
     from asv.console import log
     from asv.plugin_manager import plugin_manager
 
+    argv = [absolute_hashfile(arg) for arg in argv]
     args = parse_asv_args(argv, config_path)
     if adjust is not None:
         adjust(args)
     enable_asv_log(args.verbose)
     if argv and argv[0] in MACHINE_COMMANDS:
         ensure_machine(args.machine)
+    with in_config_dir(config_path):
+        try:
+            conf = load_config(config_path)
+            for plugin in conf.plugins:
+                plugin_manager.import_plugin(plugin)
+            result = args.func.__self__.run_from_conf_args(conf, args)
+        finally:
+            log.flush()
+    return int(result or 0)
+
+
+@contextmanager
+def in_config_dir(config_path: Path = CONFIG_PATH) -> Iterator[None]:
+    """Where asv works (the config's folder, its paths are relative to it), asv's errors
+    made one line."""
+    from asv import util
+
     previous = Path.cwd()
     os.chdir(config_path.parent)
     try:
-        conf = load_config(config_path)
-        for plugin in conf.plugins:
-            plugin_manager.import_plugin(plugin)
-        result = args.func.__self__.run_from_conf_args(conf, args)
+        yield
     except util.UserError as error:
         raise UserError(str(error)) from None
     except util.ProcessError as error:
@@ -62,9 +79,16 @@ def asv_main(
         command = " ".join([Path(str(error.args[0])).name, *map(str, error.args[1:])])
         raise UserError(f"`{command}` failed: {reason}") from None
     finally:
-        log.flush()
         os.chdir(previous)
-    return int(result or 0)
+
+
+def absolute_hashfile(arg: str) -> str:
+    """asv opens `HASHFILE:path` after the move into the config's folder: a relative path
+    is the caller's, so it is made absolute here (`HASHFILE:-`, stdin, stays)."""
+    if not arg.startswith(HASHFILE):
+        return arg
+    path = arg[len(HASHFILE) :]
+    return arg if path == "-" else HASHFILE + str(Path(path).expanduser().absolute())
 
 
 def enable_asv_log(verbose: bool) -> None:

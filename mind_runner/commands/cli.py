@@ -98,6 +98,37 @@ def _find(args: argparse.Namespace) -> int:
     return find(args.range, args.bench, options)
 
 
+def _shard(args: argparse.Namespace) -> int:
+    from mind_runner.commands.shard import shard
+
+    return shard(args.range, args.shards, Path(args.out), pull=not args.no_pull)
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from mind_runner.commands.config import results_dir
+    from mind_runner.commands.merge import merge
+
+    merge(
+        [Path(folder) for folder in args.folders], Path(args.into) if args.into else results_dir()
+    )
+    return 0
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    from mind_runner.commands.backfill import backfill
+
+    status = backfill(args.range, args.shards, args.machine, args.asv_args)
+    publish_status = _publish_offline([])
+    return status or publish_status
+
+
+def _machine_class(args: argparse.Namespace) -> int:
+    from mind_runner.commands.machine_class import describe_class
+
+    print(describe_class(args.prefix))
+    return 0
+
+
 def _positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
@@ -192,6 +223,38 @@ def _parser() -> argparse.ArgumentParser:
     ):
         find.add_argument(flag, action="store_const", const=[flag], default=[], help=help_text)
 
+    shard = command(
+        "shard", _shard, "split a range into N contiguous shards, one asv HASHFILE each"
+    )
+    shard.add_argument("range", help="git range, e.g. v0.7.1..main")
+    shard.add_argument("--shards", type=_positive_int, required=True, help="how many workers")
+    shard.add_argument("--out", default="shards", help="folder for shard-NN.txt (default shards)")
+    shard.add_argument("--no-pull", action="store_true", help="do not fetch MIND first")
+    shard.epilog = "Each worker then runs: python -m mind_runner run HASHFILE:shards/shard-01.txt"
+
+    merge = command(
+        "merge", _merge, "merge workers' results folders into results/ (conflicts refused)"
+    )
+    merge.add_argument("folders", nargs="+", metavar="DIR", help="a worker's results folder")
+    merge.add_argument("--into", help="destination (default: asv.conf.json's results_dir)")
+
+    backfill = command(
+        "backfill",
+        _backfill,
+        "run a range as K parallel shards on this machine, merge, publish (offline site)",
+    )
+    backfill.add_argument("range", help="git range, e.g. v0.7.1..main")
+    backfill.add_argument("--shards", type=_positive_int, required=True, help="parallel workers")
+    backfill.add_argument("--machine", help="asv machine name (default: this host)")
+    backfill.epilog = "Any other option is passed on to each worker's `asv run`."
+
+    machine_class = command(
+        "machine-class",
+        _machine_class,
+        "describe this machine to asv under a name per hardware class; print the name",
+    )
+    machine_class.add_argument("--prefix", default="host", help="e.g. gha (default host)")
+
     report = command("report", _report, "the seed's comparison tables, from asv's results/")
     report.add_argument("--commit", help="hash prefix or git name (default: newest results)")
     report.add_argument("--machine", help="asv machine name (default: the only one)")
@@ -212,7 +275,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args, unknown = parser.parse_known_args(argv)
-    if args.command == "run":
+    if args.command in ("run", "backfill"):
         args.asv_args = unknown
     elif unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")

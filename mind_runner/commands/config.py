@@ -1,8 +1,10 @@
 """This project's asv configuration and every path derived from it.
 
 asv.conf.json names MIND on GitHub; MIND_REPO (a git URL or a local path) points
-every command at another repository without editing a tracked file. Paths in the
-config are relative to its folder, as asv reads them.
+every command at another repository without editing a tracked file, and
+MIND_RUNNER_WORKER_DIR gives one of several parallel workers its own folders
+(`commands.worker_dir`). Paths in the config are relative to its folder, as asv
+reads them.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from mind_runner.commands.worker_dir import WORKER_DIR_VARIABLE, apply_worker_dir
 from mind_runner.util.errors import UserError
 from mind_runner.util.layout import BUILD_LOG_DIR, BUILD_RECORD_DIR, VENDOR_CACHE_DIR
 
@@ -19,7 +22,7 @@ CONFIG_PATH = PROJECT_ROOT / "asv.conf.json"
 
 
 def load_config(config_path: Path = CONFIG_PATH) -> Any:
-    """asv's Config for this project, with MIND_REPO applied."""
+    """asv's Config for this project, with MIND_REPO and MIND_RUNNER_WORKER_DIR applied."""
     from asv import util
     from asv.config import Config
 
@@ -30,6 +33,9 @@ def load_config(config_path: Path = CONFIG_PATH) -> Any:
     override = os.environ.get("MIND_REPO")
     if override:
         conf.repo = resolve_mind_repo(override)
+    worker_dir = os.environ.get(WORKER_DIR_VARIABLE)
+    if worker_dir:
+        apply_worker_dir(conf, Path(worker_dir))
     return conf
 
 

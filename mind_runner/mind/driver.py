@@ -21,7 +21,7 @@ from enum import Enum
 from pathlib import Path
 
 from mind_runner.hooks.manifest import BuildManifest
-from mind_runner.measure.environment import FIXED_ENVIRONMENT
+from mind_runner.measure.environment import FIXED_ENVIRONMENT, at_fixed_path
 from mind_runner.mind.correctness import Correctness
 from mind_runner.mind.dialects import DIALECTS
 from mind_runner.mind.gradient_ir import IRModule, MalformedIR, check_differentiates, parse_module
@@ -103,7 +103,10 @@ class MindDriver:
             candidates.append(Path(on_path))
         for mindc in candidates:
             if mindc.is_file():
-                return cls(mindc=mindc, manifest=BuildManifest.load(mindc.parent))
+                return cls(
+                    mindc=at_fixed_path(mindc, PROGRAM_DIR / "bin"),
+                    manifest=BuildManifest.load(mindc.parent),
+                )
         raise CannotDifferentiate(
             "no mindc installed: run through asv (mind_runner install), or set MIND_BIN_DIR"
         )

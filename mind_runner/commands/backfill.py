@@ -1,0 +1,175 @@
+"""The sharded backfill on one machine: K workers as parallel processes, then one merge.
+
+The same plan as on a CI matrix (`commands.shard`, `commands.merge`), with the
+workers as local processes: each is the plain `asv run HASHFILE:shard` in its own
+worker dir (`commands.worker_dir`: asv env, results, cargo target dir), so the
+workers never share a checkout or wait on each other's cargo lock. MIND is fetched
+once, here, and the workers run with `--no-pull` (concurrent fetches into one
+mirror fail on git's locks). Commits that already have results for the machine are
+left out of the plan, so running the same backfill again after a worker failed half
+way runs only what is missing; inside a worker, `--skip-existing-commits` keeps what
+it measured before an interruption.
+
+Wall times measured this way share the machine with the other workers' builds and
+benchmarks: only counts (instructions, IR sizes) are as good as a sequential run's.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from mind_runner.commands.asv_command import HASHFILE, ensure_machine
+from mind_runner.commands.config import CONFIG_PATH, results_dir
+from mind_runner.commands.merge import MACHINE_FILE, merge
+from mind_runner.commands.shard import SHARD_PREFIX, range_commits, split, write_shards
+from mind_runner.commands.worker_dir import WORKER_DIR_VARIABLE
+from mind_runner.util.layout import BACKFILL_DIR
+
+
+@dataclass(frozen=True)
+class Worker:
+    """One shard and the folders its process owns."""
+
+    hashfile: Path
+    commits: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.hashfile.stem
+
+    @property
+    def folder(self) -> Path:
+        return self.hashfile.with_suffix("")
+
+    @property
+    def log(self) -> Path:
+        return self.hashfile.with_suffix(".log")
+
+    @property
+    def results_dir(self) -> Path:
+        return self.folder / "results"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    worker: Worker
+    status: int
+    seconds: float
+
+
+def measured_commits(results: Path, machine: str) -> set[str]:
+    """Commits with a result file for `machine` (any environment), read by asv."""
+    from asv.results import iter_results_for_machine
+
+    if not (results / machine).is_dir():
+        return set()
+    return {str(result.commit_hash) for result in iter_results_for_machine(str(results), machine)}
+
+
+def plan(commits: Sequence[str], shards: int, folder: Path) -> list[Worker]:
+    """Write the shard files into `folder` (replacing an earlier plan's) as workers."""
+    for old in folder.glob(f"{SHARD_PREFIX}*.txt"):
+        old.unlink()
+    slices = split(commits, shards)
+    paths = write_shards(slices, folder)
+    return [Worker(path, tuple(c)) for path, c in zip(paths, slices, strict=True)]
+
+
+def worker_command(worker: Worker, machine: str, asv_args: Sequence[str]) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "mind_runner",
+        "asv",
+        "run",
+        f"{HASHFILE}{worker.hashfile}",
+        "--machine",
+        machine,
+        "--no-pull",
+        "--skip-existing-commits",
+        *asv_args,
+    ]
+
+
+def run_worker(worker: Worker, command: list[str], cwd: Path) -> Outcome:
+    environment = dict(os.environ, **{WORKER_DIR_VARIABLE: str(worker.folder)})
+    started = time.monotonic()
+    with worker.log.open("w") as log:
+        completed = subprocess.run(
+            command, cwd=cwd, env=environment, stdout=log, stderr=subprocess.STDOUT, check=False
+        )
+    outcome = Outcome(worker, completed.returncode, time.monotonic() - started)
+    print(
+        f"{worker.name}: exit {outcome.status} after {outcome.seconds:.0f} s "
+        f"({len(worker.commits)} commit(s); log {worker.log})",
+        flush=True,
+    )
+    return outcome
+
+
+def backfill(
+    range_spec: str,
+    shards: int,
+    machine: str | None,
+    asv_args: Sequence[str],
+    config_path: Path = CONFIG_PATH,
+) -> int:
+    """Plan, run the workers in parallel, merge into results/; asv run's exit status."""
+    from asv.machine import Machine
+
+    name = machine or Machine.get_unique_machine_name()
+    ensure_machine(name)  # once, here: the workers would all write ~/.asv-machine.json
+    destination = results_dir(config_path)
+    commits = range_commits(range_spec, pull="--no-pull" not in asv_args, config_path=config_path)
+    done = measured_commits(destination, name)
+    missing = [c for c in commits if c not in done]
+    if len(missing) < len(commits):
+        print(
+            f"{len(commits) - len(missing)} of {len(commits)} commit(s) already have results "
+            f"for machine {name} in {destination}: not run again"
+        )
+    if not missing:
+        return 0
+    workers = plan(missing, shards, config_path.parent / BACKFILL_DIR)
+    print(f"{len(missing)} commit(s) in {len(workers)} worker(s), machine {name}:")
+    for worker in workers:
+        print(f"  {worker.name}: {len(worker.commits)} commit(s), worker dir {worker.folder}")
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=len(workers)) as pool:
+        outcomes = list(
+            pool.map(
+                lambda w: run_worker(w, worker_command(w, name, asv_args), config_path.parent),
+                workers,
+            )
+        )
+    print(f"all workers done after {time.monotonic() - started:.0f} s")
+    with_results = [o.worker.results_dir for o in outcomes if _has_results(o.worker)]
+    if with_results:
+        merge(with_results, destination)
+    return _status(outcomes)
+
+
+def _has_results(worker: Worker) -> bool:
+    return any(worker.results_dir.glob(f"*/{MACHINE_FILE}"))
+
+
+def _status(outcomes: Sequence[Outcome]) -> int:
+    """0 if every worker succeeded, 2 (asv run's 'something failed') if one measured a
+    failure, 1 if one stopped, with what to do (what it measured is merged all the same)."""
+    stopped = [o for o in outcomes if o.status not in (0, 2)]
+    if stopped:
+        names = ", ".join(f"{o.worker.name} (exit {o.status}, log {o.worker.log})" for o in stopped)
+        print(
+            f"mind_runner: worker(s) stopped: {names}; run the same backfill again to measure "
+            "only the commits still missing",
+            file=sys.stderr,
+        )
+        return 1
+    return 2 if any(o.status == 2 for o in outcomes) else 0
