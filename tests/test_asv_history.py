@@ -139,10 +139,19 @@ def test_correctness_is_recorded_where_mind_differentiates(
         if not commit.differentiates:
             assert all(is_skipped(v) for v in incorrect.values()), commit.label
             continue
-        assert incorrect == {("simple_quadratic",): 0, ("small_mlp",): 2, ("matmul_chain",): 0}
+        # Fixture MIND, as real MIND, emits no gradient for b1 and b2; a swapped relu_grad
+        # also makes x and w1 (everything below the relu) wrong.
+        swapped = commit.relu_grad_swapped
+        mlp_incorrect = 4 if swapped else 2
+        assert incorrect == {
+            ("simple_quadratic",): 0,
+            ("small_mlp",): mlp_incorrect,
+            ("matmul_chain",): 0,
+        }, commit.label
         verdicts = benchmark_values(results[commit.sha], VERDICT)
         assert verdicts[("small_mlp", "b1")] == verdicts[("small_mlp", "b2")] == 1  # absent
-        assert verdicts[("small_mlp", "w1")] == 0 and is_skipped(verdicts[("small_mlp", "A")])
+        assert verdicts[("small_mlp", "w1")] == (2 if swapped else 0), commit.label  # wrong
+        assert verdicts[("small_mlp", "w2")] == 0 and is_skipped(verdicts[("small_mlp", "A")])
         assert is_skipped(program[("small_mlp",)])
         for model in ("simple_quadratic", "matmul_chain"):
             time = program[(model,)]

@@ -162,15 +162,11 @@ def test_asv_records_the_autodiff_step_and_flat_front_end(
         COUNTS + "track_autodiff_instructions",
     )
     assert all(is_skipped(value) for value in old.values())
-    # Run-to-run wobble: none where the fixture is deterministic; at hash-seeded the
-    # gradient call moves with the hash seed (3 runs per figure: one model at least
-    # shows it, while the front end, which never hashes, repeats there too).
+    # Run-to-run wobble: none anywhere. hash-seeded's gradient call varies with the
+    # hash seed in a plain run, but every count is taken under fixed seeds
+    # (measure.fixed_seed), so the first seed counted twice repeats exactly there too.
     for commit in project.history.commits:
         if not commit.differentiates:
             continue
         spreads = counts(commit.label, "track_gradient_call_spread_percent")
-        if commit.counts_repeatable:
-            assert set(spreads.values()) == {0.0}, (commit.label, spreads)
-        else:
-            assert max(spreads.values()) > 0.0, (commit.label, spreads)
-            assert max(spreads.values()) < 5.0, (commit.label, spreads)
+        assert set(spreads.values()) == {0.0}, (commit.label, spreads)

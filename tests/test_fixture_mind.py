@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -539,18 +538,13 @@ def test_compile_timings(builder: Builder, programs: Path) -> None:
 @pytest.mark.parametrize("label", ["slow-autodiff", "hash-seeded"])
 def test_relu_chain_1000_layers(builder: Builder, programs: Path, label: str) -> None:
     build = builder.build(label)
-    seconds = []
-    for _ in range(3):
-        started = time.perf_counter()
-        result = build.run("mindc", "relu_chain_1000.mind", *GRAD_ARGS, cwd=programs)
-        seconds.append(time.perf_counter() - started)
-        assert result.returncode == 0, result.stderr
+    result = build.run("mindc", "relu_chain_1000.mind", *GRAD_ARGS, cwd=programs)
+    assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     # 1001 constants, 2000 primal ops, the sum, the seed and 5 gradient ops per layer.
     assert result.stdout.endswith("\n}  // next_id = 8003\n\n")
     assert sum(1 for line in lines if line.startswith("  output ")) == 1001 + 1000 + 1
     assert sum(1 for line in lines if " = relu_grad " in line) == 1000
-    assert min(seconds) < 0.1, seconds
 
 
 # --- the work knob, in instructions retired -----------------------------------------

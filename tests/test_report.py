@@ -746,16 +746,20 @@ def test_report_of_the_fixture_tip_matches_asvs_result_file(
         else:
             assert entry["ratio"] is None
 
-    # The fixture prints what real MIND prints: small_mlp's bias gradients are absent.
+    # The fixture prints what real MIND prints: small_mlp's bias gradients are absent;
+    # where relu_grad's operands are swapped, x and w1 (below the relu) are wrong too.
+    swapped = project.history.commits[-1].relu_grad_swapped
     expected = {
         "simple_quadratic": "1/1",
-        "small_mlp": "3/5 (b1, b2 absent)",
+        "small_mlp": "1/5 (x, w1 wrong; b1, b2 absent)" if swapped else "3/5 (b1, b2 absent)",
         "matmul_chain": "4/4",
     }
     for model, summary in expected.items():
         assert data["benchmarks"][model]["mind_gradients_correct"] == summary
         assert summary in seed_row(completed.stdout, model)
+    wrong = ["x", "w1"] if swapped else []
     assert data["training_loop"]["benchmarks"]["small_mlp"]["mind"]["still_to_compute"] == [
+        *wrong,
         "b1",
         "b2",
     ]

@@ -60,6 +60,7 @@ def render_page(document: Mapping[str, Any]) -> str:
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
         "<title>Steps in exact figures</title>",
+        '<link rel="shortcut icon" href="swallow.ico">',
         f"<style>{_STYLE}</style></head><body>",
         '<p><a href="index.html">&larr; back to the benchmarks</a></p>',
         "<h1>Steps in exact figures</h1>",
