@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mind_runner.hooks.lockfile import BuildRecord, LockOrigin
 from tests.conftest import copy_project
 from tests.test_regressions_history import (
     AUTODIFF,
@@ -105,3 +106,31 @@ def test_nothing_to_judge_is_an_error(tmp_path: Path) -> None:
     assert completed.stdout == ""
     (line,) = completed.stderr.splitlines()
     assert "nothing to judge" in line and "python -m mind_runner run" in line
+
+
+def test_a_step_where_the_crates_changed_says_so(tmp_path: Path) -> None:
+    """results/builds/ records the crates of each build: a step at a commit built with
+    another dependency set than its predecessor may not be MIND's own change."""
+    root = project_with(tmp_path, [(40_000, 61_000), (40_000, 61_000), (40_000, 64_000)])
+    crates = {
+        "c0": ("hashbrown 0.14.5 registry+https://github.com/rust-lang/crates.io-index",),
+        "c1": ("hashbrown 0.14.5 registry+https://github.com/rust-lang/crates.io-index",),
+        "c2": ("hashbrown 0.15.0 registry+https://github.com/rust-lang/crates.io-index",),
+    }
+    for name, packages in crates.items():
+        BuildRecord(sha(name), LockOrigin.CARRIED, sha("c0"), packages).save(
+            root / "results" / "builds"
+        )
+    completed = regressions(root)
+    assert completed.returncode == 1, completed.stderr
+    assert "(model=small_mlp): regression +4.9 %" in completed.stdout
+    assert f"note:    the dependency set changed at {sha('c2')[:8]}" in completed.stdout
+    (machine,) = json.loads((root / "html" / "steps.json").read_text())["machines"]
+    (step,) = machine["steps"]
+    assert step["dependency_changes"] == [sha("c2")]
+
+    # The same crates throughout: no note.
+    BuildRecord(sha("c2"), LockOrigin.CARRIED, sha("c0"), crates["c0"]).save(
+        root / "results" / "builds"
+    )
+    assert "dependency set changed" not in regressions(root).stdout

@@ -10,12 +10,13 @@ figures' steps are also written as `steps.json` next to it, for the site and CI.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mind_runner.commands import config as project_config
+from mind_runner.hooks.lockfile import BuildRecord, dependency_changes, load_records
 from mind_runner.regressions.asv_findings import describe as describe_asv_step
 from mind_runner.regressions.asv_findings import load_steps
 from mind_runner.regressions.detector import SeriesSteps, describe
@@ -54,12 +55,23 @@ def mind_commit_order(conf: Any, config_dir: Path) -> list[str] | None:
 
 
 def exact_steps(
-    results_dir: Path, machines: Sequence[str], order: list[str] | None
+    results_dir: Path,
+    machines: Sequence[str],
+    order: list[str] | None,
+    records: Mapping[str, BuildRecord] | None = None,
 ) -> list[MachineSteps]:
+    """Each machine's steps; a step whose range holds a change of the crates MIND was
+    built with (results/builds/) says so: the step may not be MIND's own."""
     found = []
     for machine in machines:
         for history in load_histories(results_dir, machine, order):
-            found.append(MachineSteps(history, tuple(detect_history(history))))
+            changed = [
+                change.commit
+                for change in dependency_changes(records or {}, history.history or history.commits)
+            ]
+            found.append(
+                MachineSteps(history, tuple(detect_history(history, dependency_changes=changed)))
+            )
     return found
 
 
@@ -93,7 +105,8 @@ def load_exact_steps(config: Path) -> tuple[list[MachineSteps], Path]:
         raise UserError(
             f"no results in {results_dir}: nothing to judge; run `python -m mind_runner run` first"
         )
-    found = exact_steps(results_dir, machines, mind_commit_order(conf, config.parent))
+    records = load_records(project_config.build_record_dir(config))
+    found = exact_steps(results_dir, machines, mind_commit_order(conf, config.parent), records)
     if not any(m.history.commits for m in found):
         raise UserError(f"no measured commits in {results_dir}: nothing to judge")
     return found, config.parent / str(conf.html_dir)
