@@ -13,15 +13,11 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 from asv.config import Config
 
 from tests.asv_results import benchmark_values, load_results
-from tests.conftest import PublishedHistory, copy_project
+from tests.conftest import PublishedHistory
 
 AUTODIFF = "mind_counts.InstructionCounts.track_autodiff_instructions"
 INCORRECT = "mind_correctness.GradientCorrectness.track_incorrect_gradients"
@@ -132,28 +128,3 @@ def test_all_shows_the_reverted_step_and_its_revert(
         )
     assert f"undoes:  {slow.sha[:8]}" in completed.stdout
     assert f"undone:  by {revert.sha[:8]}" in completed.stdout
-
-
-def _regressions(root: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mind_runner", "regressions"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-def test_without_a_published_site_the_exact_figures_are_judged_all_the_same(
-    published_history: PublishedHistory, tmp_path: Path
-) -> None:
-    """asv's own findings come from the published site; the exact figures do not."""
-    root = copy_project(tmp_path / "project")
-    shutil.rmtree(root / "results", ignore_errors=True)
-    shutil.copytree(published_history.project.results_dir, root / "results")
-    completed = _regressions(root)
-    assert completed.returncode == 1, completed.stderr
-    assert "regression(s) still present" in completed.stdout
-    assert "step detection runs at publish" in completed.stdout
-    assert "`python -m mind_runner publish`" in completed.stdout
-    assert (root / "html" / "steps.json").is_file()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -134,3 +135,18 @@ def test_a_step_where_the_crates_changed_says_so(tmp_path: Path) -> None:
         root / "results" / "builds"
     )
     assert "dependency set changed" not in regressions(root).stdout
+
+
+def test_without_a_published_site_the_exact_figures_are_judged_all_the_same(
+    tmp_path: Path,
+) -> None:
+    """asv's own findings come from the published site; the exact figures do not."""
+    root = project_with(tmp_path, [(40_000, 61_000), (40_000, 64_000)])
+    shutil.rmtree(root / "html")
+    completed = regressions(root)
+    assert completed.returncode == 1, completed.stderr
+    assert "1 regression(s) still present" in completed.stdout
+    assert "step detection runs at publish" in completed.stdout
+    assert "`python -m mind_runner publish`" in completed.stdout
+    assert (root / "html" / "steps.json").is_file()
+    assert not (root / "html" / "steps.html").exists()  # no site to link it from
