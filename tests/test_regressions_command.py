@@ -150,3 +150,31 @@ def test_without_a_published_site_the_exact_figures_are_judged_all_the_same(
     assert "`python -m mind_runner publish`" in completed.stdout
     assert (root / "html" / "steps.json").is_file()
     assert not (root / "html" / "steps.html").exists()  # no site to link it from
+
+
+def test_thresholds_are_asv_conf_jsons_regressions_thresholds(tmp_path: Path) -> None:
+    """One setting for both detectors: a correctness count's 0.0005 in asv.conf.json
+    makes one more incorrect gradient among 1000 a step; counts keep 1 %."""
+    incorrect = "mind_correctness.ChainCorrectness.track_incorrect_gradients"
+    root = copy_project(tmp_path / "project")
+    results = root / "results"
+    levels = [((1000, 1000), (40_000, 61_000)), ((1000, 1001), (40_200, 61_300))]
+    for index, (wrong, autodiff) in enumerate(levels):
+        write_result(
+            results,
+            sha(f"c{index}"),
+            DAY0 + index * DAY,
+            {
+                incorrect: per_model(*wrong),
+                AUTODIFF: per_model(*autodiff),
+                AUTODIFF_SPREAD: per_model(0.0, 0.0),
+            },
+        )
+    write_benchmarks_json(results, [incorrect, AUTODIFF, AUTODIFF_SPREAD])
+    completed = regressions(root)
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    assert "1 regression(s) still present" in completed.stdout
+    assert f"{incorrect}(model=small_mlp): regression +0.1 %" in completed.stdout
+    assert AUTODIFF not in completed.stdout  # +0.5 %: under counts' 1 %
+    (machine,) = json.loads((root / "html" / "steps.json").read_text())["machines"]
+    assert [step["threshold"] for step in machine["steps"]] == [0.0005]

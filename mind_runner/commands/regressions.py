@@ -22,10 +22,12 @@ from mind_runner.regressions.asv_findings import load_steps
 from mind_runner.regressions.detector import SeriesSteps, describe
 from mind_runner.regressions.history import (
     History,
+    default_rule,
     detect_history,
     git_history,
     is_exact,
     load_histories,
+    rules_from_thresholds,
 )
 from mind_runner.regressions.steps_json import steps_document
 from mind_runner.regressions.steps_page import write_steps_page
@@ -59,9 +61,12 @@ def exact_steps(
     machines: Sequence[str],
     order: list[str] | None,
     records: Mapping[str, BuildRecord] | None = None,
+    thresholds: Mapping[str, float] | None = None,
 ) -> list[MachineSteps]:
-    """Each machine's steps; a step whose range holds a change of the crates MIND was
-    built with (results/builds/) says so: the step may not be MIND's own."""
+    """Each machine's steps, under asv.conf.json's `regressions_thresholds`; a step whose
+    range holds a change of the crates MIND was built with (results/builds/) says so:
+    the step may not be MIND's own."""
+    rule_for = rules_from_thresholds(thresholds) if thresholds is not None else default_rule
     found = []
     for machine in machines:
         for history in load_histories(results_dir, machine, order):
@@ -70,7 +75,10 @@ def exact_steps(
                 for change in dependency_changes(records or {}, history.history or history.commits)
             ]
             found.append(
-                MachineSteps(history, tuple(detect_history(history, dependency_changes=changed)))
+                MachineSteps(
+                    history,
+                    tuple(detect_history(history, rule_for, dependency_changes=changed)),
+                )
             )
     return found
 
@@ -106,7 +114,13 @@ def load_exact_steps(config: Path) -> tuple[list[MachineSteps], Path]:
             f"no results in {results_dir}: nothing to judge; run `python -m mind_runner run` first"
         )
     records = load_records(project_config.build_record_dir(config))
-    found = exact_steps(results_dir, machines, mind_commit_order(conf, config.parent), records)
+    found = exact_steps(
+        results_dir,
+        machines,
+        mind_commit_order(conf, config.parent),
+        records,
+        dict(conf.regressions_thresholds or {}),
+    )
     if not any(m.history.commits for m in found):
         raise UserError(f"no measured commits in {results_dir}: nothing to judge")
     return found, config.parent / str(conf.html_dir)

@@ -196,6 +196,7 @@ class SeriesSteps:
     series: Series
     steps: tuple[Step, ...]
     latest: Point | None
+    rule: Rule = Rule()  # the rule the steps were found under
 
     @property
     def regressions(self) -> list[Step]:
@@ -258,7 +259,7 @@ def detect(
     latest = series.points[usable[-1]] if usable else None
     steps = _pair_undoing_steps(steps, rule)
     steps = _mark_still_present(steps, latest, rule)
-    return SeriesSteps(series=series, steps=tuple(steps), latest=latest)
+    return SeriesSteps(series=series, steps=tuple(steps), latest=latest, rule=rule)
 
 
 def _positions(series: Series, history: Sequence[str] | None) -> dict[str, int]:

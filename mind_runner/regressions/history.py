@@ -47,6 +47,28 @@ _SPREAD_OF = re.compile(r"_(?:instructions|bytes)$")
 
 # 1 %, as asv.conf.json's regressions_thresholds for counts; twice the spread.
 DEFAULT_RULE = Rule(threshold=0.01, spread_factor=2.0)
+ASV_DEFAULT_THRESHOLD = 0.05
+"""asv publish's threshold for a benchmark no regressions_thresholds pattern matches."""
+
+
+def default_rule(_benchmark: str) -> Rule:
+    """The rule when no asv.conf.json is at hand: counts' 1 % for every figure."""
+    return DEFAULT_RULE
+
+
+def rules_from_thresholds(thresholds: Mapping[str, float]) -> Callable[[str], Rule]:
+    """asv.conf.json's `regressions_thresholds`, read as asv's publish reads them: the
+    largest threshold whose pattern `re.match`es the benchmark's name, 5 % if none does.
+    One setting then governs both detectors: a correctness count's 0.0005 makes
+    1000 -> 1001 incorrect gradients a step here too."""
+    patterns = [(re.compile(pattern), float(value)) for pattern, value in thresholds.items()]
+
+    def rule_for(benchmark: str) -> Rule:
+        matching = [value for pattern, value in patterns if pattern.match(benchmark)]
+        threshold = max(matching) if matching else ASV_DEFAULT_THRESHOLD
+        return Rule(threshold=threshold, spread_factor=DEFAULT_RULE.spread_factor)
+
+    return rule_for
 
 
 def is_exact(benchmark: str) -> bool:
@@ -118,7 +140,7 @@ def load_histories(
 
 def detect_history(
     loaded: History,
-    rule_for: Callable[[str], Rule] = lambda _benchmark: DEFAULT_RULE,
+    rule_for: Callable[[str], Rule] = default_rule,
     dependency_changes: Collection[str] = (),
 ) -> list[SeriesSteps]:
     """The steps of every series of `loaded`."""

@@ -26,6 +26,7 @@ def step_json(series: SeriesSteps, step: Step) -> dict[str, Any]:
         "params": dict(step.params),
         "unit": step.unit,
         "kind": "regression" if step.regression else "improvement",
+        "threshold": series.rule.threshold,
         "last_before": step.last_before,
         "first_after": step.first_after,
         "single_commit": step.single_commit,
@@ -52,7 +53,8 @@ def steps_document(found: Sequence[tuple[History, Sequence[SeriesSteps]]]) -> di
             "threshold": DEFAULT_RULE.threshold,
             "spread_factor": DEFAULT_RULE.spread_factor,
             "meaning": "a step: |change| over the threshold and over spread_factor x the "
-            "run-to-run spread (%) at both commits",
+            "run-to-run spread (%) at both commits; each step's own `threshold` is "
+            "asv.conf.json's regressions_thresholds for its benchmark",
         },
         "machines": [
             {

@@ -66,7 +66,8 @@ def render_page(document: Mapping[str, Any]) -> str:
         "<h1>Steps in exact figures</h1>",
         "<p>Figures that repeat exactly run to run (instruction counts, IR sizes, saved "
         "bytes, incorrect gradients), each measured commit compared with the previous one: "
-        f"a step is a change over {100 * rule['threshold']:g} % and over "
+        "a step is a change over the figure's threshold in asv.conf.json's "
+        f"regressions_thresholds ({100 * rule['threshold']:g} % for counts) and over "
         f"{rule['spread_factor']:g} &times; the recorded run-to-run spread. Wall times are "
         "judged by asv's own detection (the Regressions tab).</p>",
     ]
