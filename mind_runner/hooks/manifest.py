@@ -17,6 +17,10 @@ MANIFEST_NAME = "mind-build.json"
 BINARIES = ("mind", "mindc")
 
 
+class CorruptManifest(ValueError):
+    """A manifest that cannot be read: its build cache entry cannot be trusted either."""
+
+
 @dataclass(frozen=True)
 class BuildManifest:
     commit: str
@@ -35,12 +39,17 @@ class BuildManifest:
         path = directory / MANIFEST_NAME
         if not path.is_file():
             return None
-        data = json.loads(path.read_text())
-        return cls(
-            commit=str(data["commit"]),
-            features=tuple(data["features"]),
-            declared_features=tuple(data["declared_features"]),
-            rustc_version=str(data["rustc_version"]),
-            build_seconds=float(data["build_seconds"]),
-            binaries=tuple(data["binaries"]),
-        )
+        try:
+            data = json.loads(path.read_text())
+            return cls(
+                commit=str(data["commit"]),
+                features=tuple(data["features"]),
+                declared_features=tuple(data["declared_features"]),
+                rustc_version=str(data["rustc_version"]),
+                build_seconds=float(data["build_seconds"]),
+                binaries=tuple(data["binaries"]),
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            # JSONDecodeError and UnicodeDecodeError are ValueErrors.
+            reason = f"missing {error}" if isinstance(error, KeyError) else type(error).__name__
+            raise CorruptManifest(f"{path} is not a readable build manifest ({reason})") from None
