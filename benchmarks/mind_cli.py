@@ -7,11 +7,15 @@ belongs to is in each docstring; the differences between stages isolate a cost.
 
 from __future__ import annotations
 
-import subprocess
 from functools import cache
 
-from mind_runner.measure.environment import FIXED_ENVIRONMENT
-from mind_runner.mind.driver import MindDriver, PreparedModel, Stage
+from mind_runner.mind.driver import (
+    MindDriver,
+    PreparedModel,
+    Stage,
+    call_timeout,
+    run_timed_call,
+)
 from mind_runner.mind.models import SEED_MODELS
 
 MODELS = list(SEED_MODELS)
@@ -24,16 +28,14 @@ def prepared(model: str) -> tuple[MindDriver, PreparedModel]:
     return driver, driver.prepare(SEED_MODELS[model])
 
 
+@cache
+def mindc_timeout() -> float:
+    return call_timeout()
+
+
 def run_mindc(command: list[str]) -> None:
-    completed = subprocess.run(
-        command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=FIXED_ENVIRONMENT,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"{command} exited {completed.returncode} after passing setup")
+    """One timed `mindc` process: bounded by the driver's timeout, without polling."""
+    run_timed_call(command, mindc_timeout())
 
 
 class GradientGeneration:

@@ -10,14 +10,25 @@ of their own kind.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
 
 from benchmarks.mind_cli import prepared
 from mind_runner.measure.callgrind import count_instructions, find_valgrind
 from mind_runner.measure.peak_memory import find_gnu_time, measure_peak_rss
 from mind_runner.measure.repeated import RepeatedRuns
-from mind_runner.mind.driver import CannotDifferentiate, MindDriver, PreparedModel, Stage
+from mind_runner.mind.driver import (
+    CannotDifferentiate,
+    MindDriver,
+    MindFailed,
+    PreparedModel,
+    Stage,
+)
 from mind_runner.mind.models import SEED_MODELS
+from mind_runner.util.errors import MachineFault
+from mind_runner.util.run_log import record_fault
 
 MODELS = list(SEED_MODELS)
 RUNS = 3
@@ -42,8 +53,39 @@ class StageCounts:
         return 100.0 * wobble / self.autodiff if self.autodiff > 0 else 0.0
 
 
-Counted = StageCounts | str
-"""Counts, or why there are none (the reason asv shows for the skip)."""
+@dataclass(frozen=True)
+class NotCounted:
+    """Why a model has no counts: a skip (cannot differentiate, no valgrind), or a
+    failure of this commit's MIND (it crashed or hung), which asv records as such."""
+
+    reason: str
+    failed: bool = False
+
+    def raise_it(self) -> NoReturn:
+        if self.failed:
+            raise MindFailed(self.reason)
+        raise NotImplementedError(self.reason)
+
+
+Counted = StageCounts | NotCounted
+"""Counts, or why there are none."""
+
+
+def tool_missing(missing: NotImplementedError) -> NotCounted:
+    """A measuring tool this machine lacks: a skip, logged as a fault of the machine so
+    that the counts measured before (on this machine, with the tool) are kept."""
+    record_fault(
+        MachineFault(str(missing), "these figures were not measured: install it and run again")
+    )
+    return NotCounted(str(missing))
+
+
+def require_tool(find: Callable[[], Path]) -> Path:
+    """`find()`'s tool; when this machine lacks it, the skip is logged as its fault."""
+    try:
+        return find()
+    except NotImplementedError as missing:
+        raise NotImplementedError(tool_missing(missing).reason) from None
 
 
 def count_stages(driver: MindDriver, case: PreparedModel, runs: int = RUNS) -> StageCounts:
@@ -59,18 +101,24 @@ def count_stages(driver: MindDriver, case: PreparedModel, runs: int = RUNS) -> S
 
 
 def count_models(models: list[str], runs: int = RUNS) -> dict[str, Counted]:
-    """Every model's counts, or the one reason none can be taken (never raises a skip)."""
+    """Every model's counts, or why not (never raises a skip: one model's does not
+    stop the others)."""
     try:
         find_valgrind()
+    except NotImplementedError as missing:
+        return dict.fromkeys(models, tool_missing(missing))
+    try:
         driver = MindDriver.locate()
     except NotImplementedError as missing:
-        return dict.fromkeys(models, str(missing))
+        return dict.fromkeys(models, NotCounted(str(missing)))
     counted: dict[str, Counted] = {}
     for model in models:
         try:
             case = driver.prepare(SEED_MODELS[model])
         except CannotDifferentiate as reason:
-            counted[model] = str(reason)
+            counted[model] = NotCounted(str(reason))
+        except MindFailed as failure:
+            counted[model] = NotCounted(str(failure), failed=True)
         else:
             counted[model] = count_stages(driver, case, runs)
     return counted
@@ -78,8 +126,8 @@ def count_models(models: list[str], runs: int = RUNS) -> dict[str, Counted]:
 
 def require_counts(counted: dict[str, Counted], model: str) -> StageCounts:
     entry = counted[model]
-    if isinstance(entry, str):
-        raise NotImplementedError(entry)
+    if isinstance(entry, NotCounted):
+        entry.raise_it()
     return entry
 
 
@@ -149,7 +197,7 @@ class PeakMemory:
     param_names = ["model"]
 
     def setup(self, model: str) -> None:
-        self.gnu_time = find_gnu_time()
+        self.gnu_time = require_tool(find_gnu_time)
         driver, case = prepared(model)
         self.command = driver.command(Stage.GRADIENT, case.program)
 

@@ -17,14 +17,14 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from benchmarks.mind_cli import run_mindc
-from benchmarks.mind_counts import RUNS, StageCounts, count_stages
+from benchmarks.mind_counts import RUNS, StageCounts, count_stages, tool_missing
 from benchmarks.pytorch_autograd import (
     capture_joint_graph,
     positional_forward,
     warm_up_aot_autograd,
 )
 from mind_runner.measure.callgrind import find_valgrind
-from mind_runner.mind.driver import CannotDifferentiate, MindDriver, Stage
+from mind_runner.mind.driver import CannotDifferentiate, MindDriver, MindFailed, Stage
 from mind_runner.mind.models import Model, relu_matmul_chain
 
 if TYPE_CHECKING:
@@ -40,15 +40,20 @@ class ChainMind:
     command: list[str] | None
     counts: StageCounts | None
     reason: str
+    # MIND crashed or hung on this chain: a failure of the commit, not a skip.
+    failed: bool = False
+
+    def _missing(self) -> Exception:
+        return MindFailed(self.reason) if self.failed else NotImplementedError(self.reason)
 
     def require_command(self) -> list[str]:
         if self.command is None:
-            raise NotImplementedError(self.reason)
+            raise self._missing()
         return self.command
 
     def require_counts(self) -> StageCounts:
         if self.counts is None:
-            raise NotImplementedError(self.reason)
+            raise self._missing()
         return self.counts
 
 
@@ -61,7 +66,7 @@ def measure_chains(layers: list[int], runs: int = RUNS) -> dict[int, ChainMind]:
     try:
         find_valgrind()
     except NotImplementedError as missing:
-        no_valgrind = str(missing)
+        no_valgrind = tool_missing(missing).reason
     else:
         no_valgrind = ""
     measured = {}
@@ -70,6 +75,9 @@ def measure_chains(layers: list[int], runs: int = RUNS) -> dict[int, ChainMind]:
             prepared = driver.prepare(chain(n))
         except CannotDifferentiate as reason:
             measured[n] = ChainMind(None, None, str(reason))
+            continue
+        except MindFailed as failure:
+            measured[n] = ChainMind(None, None, str(failure), failed=True)
             continue
         command = driver.command(Stage.GRADIENT, prepared.program)
         counts = None if no_valgrind else count_stages(driver, prepared, runs)
