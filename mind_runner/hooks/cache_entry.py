@@ -33,7 +33,7 @@ def entry_problem(cache_dir: Path) -> str | None:
     try:
         manifest = BuildManifest.load(bin_dir)
     except CorruptManifest as error:
-        return str(error)
+        return f"its {MANIFEST_NAME} is not readable ({error.reason})"
     if manifest is not None and manifest.commit != cache_dir.name:
         return f"its manifest describes commit {manifest.commit[:8]}, not {cache_dir.name[:8]}"
     return None

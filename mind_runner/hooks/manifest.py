@@ -20,6 +20,10 @@ BINARIES = ("mind", "mindc")
 class CorruptManifest(ValueError):
     """A manifest that cannot be read: its build cache entry cannot be trusted either."""
 
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path} is not a readable build manifest ({reason})")
+        self.reason = reason
+
 
 @dataclass(frozen=True)
 class BuildManifest:
@@ -52,4 +56,4 @@ class BuildManifest:
         except (ValueError, KeyError, TypeError) as error:
             # JSONDecodeError and UnicodeDecodeError are ValueErrors.
             reason = f"missing {error}" if isinstance(error, KeyError) else type(error).__name__
-            raise CorruptManifest(f"{path} is not a readable build manifest ({reason})") from None
+            raise CorruptManifest(path, reason) from None
