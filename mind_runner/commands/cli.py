@@ -3,32 +3,42 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mind_runner.util.errors import UserError
+from mind_runner.util.errors import MachineFault, UserError
+from mind_runner.util.run_log import record_fault
 
 
 def _build(args: argparse.Namespace) -> int:
     from mind_runner.hooks.build import BuildRequest, build
 
-    build(
-        BuildRequest(
-            source=Path(args.source),
-            commit=args.commit,
-            cache_dir=Path(args.cache),
-            target_dir=Path(args.target_dir),
-            log_dir=Path(args.log_dir),
+    try:
+        build(
+            BuildRequest(
+                source=Path(args.source),
+                commit=args.commit,
+                cache_dir=Path(args.cache),
+                target_dir=Path(args.target_dir),
+                log_dir=Path(args.log_dir),
+            )
         )
-    )
+    except MachineFault as fault:
+        raise record_fault(fault, commit=args.commit) from None
     return 0
 
 
 def _install(args: argparse.Namespace) -> int:
     from mind_runner.hooks.install import install
 
-    install(Path(args.cache), Path(args.env_dir))
+    try:
+        install(Path(args.cache), Path(args.env_dir))
+    except MachineFault as fault:
+        # asv names a build cache entry by its commit.
+        commit = os.environ.get("ASV_COMMIT") or Path(args.cache).name
+        raise record_fault(fault, commit=commit) from None
     return 0
 
 
@@ -46,30 +56,42 @@ def _asv(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    """asv run (its own parser reads the range and every option), then publish.
+
+    The closing lines (faults of this machine, facts about MIND) come from
+    `asv_main`; the site is published whatever the run's status.
+    """
     from mind_runner.commands.asv_command import asv_main
 
-    machine = ["--machine", args.machine] if args.machine else []
-    status = asv_main(["run", *([args.range] if args.range else []), *machine, *args.asv_args])
-    publish_status = _publish_offline([])
-    if status != 0:
-        print(
-            "mind_runner: asv run reported failures (a commit that does not build, or a "
-            "benchmark error): see the output above and .asv/build-logs/",
-            file=sys.stderr,
-        )
+    status = asv_main(["run", *args.asv_args])
+    try:
+        publish_status = _publish_offline([])
+    except UserError as error:
+        print(f"mind_runner: {error}", file=sys.stderr)
+        publish_status = 1
     return status or publish_status
 
 
 def _publish_offline(asv_args: list[str]) -> int:
-    """asv publish, then the site's CDN libraries served from html/vendor/."""
+    """asv publish, then the site's CDN libraries served from html/vendor/.
+
+    Never over a good site with an empty one: results asv would ignore as a
+    whole (a machine without machine.json, nothing readable) stop it first;
+    single unreadable files are named, left out, and make the status 1.
+    """
+    from mind_runner.commands import config
     from mind_runner.commands.asv_command import asv_main
-    from mind_runner.commands.config import html_dir, vendor_cache_dir
+    from mind_runner.commands.config import html_dir, results_dir, vendor_cache_dir
+    from mind_runner.results.asv_results import publishable
     from mind_runner.site.offline import make_offline
 
+    left_out = publishable(results_dir(config.CONFIG_PATH))
     status = asv_main(["publish", *asv_args])
     if status == 0:
         print(make_offline(html_dir(), vendor_cache_dir()).summary())
-    return status
+    for unreadable in left_out:
+        print(f"mind_runner: left out of the site: {unreadable.line()}", file=sys.stderr)
+    return status or (1 if left_out else 0)
 
 
 def _publish(args: argparse.Namespace) -> int:
@@ -143,9 +165,12 @@ def _parser() -> argparse.ArgumentParser:
     run = command(
         "run", _run, "the main job: asv run over MIND commits, then publish (offline site)"
     )
-    run.add_argument("range", nargs="?", help="git range, e.g. main~20..main (default: tip)")
-    run.add_argument("--machine", help="asv machine name (default: this host)")
-    run.epilog = "Any other option is passed on to `asv run` (e.g. --bench REGEX)."
+    run.usage = "python -m mind_runner run [RANGE] [ASV RUN OPTIONS ...]"
+    run.epilog = (
+        "RANGE is a git range, e.g. main~20..main (default: the tip of main). Every "
+        "argument goes to `asv run`, which reads it: --machine NAME, --bench REGEX, "
+        "--steps N, -a repeat=5, ..."
+    )
 
     publish = command(
         "publish", _publish, "asv publish, then make html/ work offline (libraries from npm)"
@@ -195,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args, unknown = parser.parse_known_args(argv)
     if args.command == "run":
+        # asv's own parser reads them all: options and their values, and the range
+        # wherever it stands (argparse here would take an option's value for it).
         args.asv_args = unknown
     elif unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")

@@ -43,6 +43,8 @@ class Report:
     iterations: int
     # figures[model][measure key][device, "" for MIND]
     figures: Mapping[str, Mapping[str, Mapping[str, Figure]]]
+    # What the run logs say that the results file cannot (see report.run_notes).
+    notes: tuple[str, ...] = ()
 
     def get(self, model: str, key: str, device: str = "") -> Figure:
         return self.figures[model][key][device if BY_KEY[key].pytorch else ""]
@@ -73,7 +75,12 @@ class Report:
         return False if statuses == {Status.SKIPPED} else None
 
 
-def build_report(commit_results: CommitResults, history: MindHistory, iterations: int) -> Report:
+def build_report(
+    commit_results: CommitResults,
+    history: MindHistory,
+    iterations: int,
+    notes: tuple[str, ...] = (),
+) -> Report:
     """Read every figure the report shows; PyTorch's may come from another commit."""
     file = commit_results.file
     figures: dict[str, dict[str, dict[str, Figure]]] = {}
@@ -115,6 +122,7 @@ def build_report(commit_results: CommitResults, history: MindHistory, iterations
         result_file=file.path,
         iterations=iterations,
         figures=figures,
+        notes=notes,
     )
 
 
