@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,6 +18,9 @@ from pathlib import Path
 import pytest
 
 from mind_runner.hooks.manifest import BuildManifest
+from mind_runner.measure.bounded import MEBIBYTE
+from mind_runner.measure.environment import FIXED_ENVIRONMENT
+from mind_runner.measure.peak_memory import peak_rss_bytes
 from mind_runner.mind.driver import (
     CannotDifferentiate,
     MindDriver,
@@ -127,34 +129,30 @@ def test_a_crash_in_one_dialect_does_not_hide_a_dialect_that_works(tmp_path: Pat
 
 
 def test_endless_output_is_capped_and_memory_stays_small(tmp_path: Path) -> None:
-    """100 MB on stdout: read up to 8 MiB, then the process is killed."""
+    """100 MB on stdout: read up to 8 MiB, then the process is killed. The probe's peak
+    RSS is taken by GNU time (a child of this process would start at pytest's peak)."""
     stand_in(tmp_path / "bin", "head -c 104857600 /dev/zero | tr '\\0' x")
     manifest_for(tmp_path / "bin")
     probe = (
-        "import resource, sys\n"
         "from mind_runner.mind.driver import MindDriver, MindFailed\n"
         "from mind_runner.mind.models import SEED_MODELS\n"
         "try:\n"
         "    MindDriver.locate().prepare(SEED_MODELS['small_mlp'])\n"
         "except MindFailed as failure:\n"
-        "    print(failure)\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+        "    assert str(failure) == (\n"
+        "        'this MIND failed on small_mlp (a fact about this commit): '\n"
+        "        'let-form: printed more than 8 MiB on stdout (stopped there)'\n"
+        "    ), failure\n"
+        "else:\n"
+        "    raise SystemExit('no failure')\n"
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "MIND_BIN_DIR": str(tmp_path / "bin")},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    reason, peak_mib = completed.stdout.strip().splitlines()
-    assert reason == (
-        "this MIND failed on small_mlp (a fact about this commit): "
-        "let-form: printed more than 8 MiB on stdout (stopped there)"
-    )
-    assert int(peak_mib) < 150, f"peak RSS {peak_mib} MiB"
+    environment = {
+        **FIXED_ENVIRONMENT,
+        "MIND_BIN_DIR": str(tmp_path / "bin"),
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+    peak = peak_rss_bytes([sys.executable, "-c", probe], environment=environment)
+    assert peak < 150 * MEBIBYTE, f"peak RSS {peak / MEBIBYTE:.0f} MiB"
 
 
 def test_a_timed_call_is_bounded_too(tmp_path: Path) -> None:
