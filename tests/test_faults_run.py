@@ -349,3 +349,12 @@ def test_a_bench_that_matches_nothing_is_a_user_error_not_a_build_failure() -> N
         "mind_cli.GradientGeneration.time_mind_gradient_ir (see benchmarks/)"
     )
     assert not isinstance(raised.value, MachineFault)
+
+
+def test_a_range_that_selects_nothing_says_how_to_check_it() -> None:
+    args = argparse.Namespace(bench=None, range="main..main")
+    with pytest.raises(UserError) as raised:
+        _raise_for_nothing_selected(["No commit hashes selected"], args)
+    assert str(raised.value) == (
+        "the range selects no commit: check it with `git log main..main` in MIND's repository"
+    )
