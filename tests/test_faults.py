@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from mind_runner.hooks.manifest import BuildManifest
-from mind_runner.measure.bounded import MEBIBYTE
+from mind_runner.measure.bounded import MEBIBYTE, run_bounded
 from mind_runner.measure.environment import FIXED_ENVIRONMENT
 from mind_runner.measure.peak_memory import peak_rss_bytes
 from mind_runner.mind.driver import (
@@ -101,6 +101,19 @@ def test_a_hang_that_forks_is_killed_with_its_children(tmp_path: Path) -> None:
     with pytest.raises(MindFailed, match=r"hung: no answer within 0\.5 s"):
         driver.prepare(SEED_MODELS["simple_quadratic"])
     assert time.monotonic() - started < 2.5
+
+
+def test_children_left_holding_the_pipes_are_killed_too(tmp_path: Path) -> None:
+    """The command exits at once, a child it left behind keeps printing: cut at the
+    deadline, and the child is gone with its process group."""
+    pid_file = tmp_path / "child.pid"
+    script = f"sleep 600 & echo $! > {pid_file}; exit 0"
+    finished = run_bounded(["sh", "-c", script], timeout_s=0.5, output_cap=MEBIBYTE, env={})
+    assert finished.misbehaved() == "hung: no answer within 0.5 s"
+    child = Path(f"/proc/{int(pid_file.read_text())}/stat")
+    time.sleep(0.2)
+    # Gone, or a zombie waiting for whoever adopted it to reap it: not running.
+    assert not child.exists() or child.read_text().split(") ", 1)[1][0] == "Z"
 
 
 def test_a_crash_by_signal_is_named_and_recorded_as_a_failure_not_a_skip(

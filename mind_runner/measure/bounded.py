@@ -123,7 +123,8 @@ def run_bounded(
             except subprocess.TimeoutExpired:
                 stopped = hung
     finally:
-        if process.poll() is None:
+        # Stopped: the whole group goes, even if its leader exited and left children behind.
+        if stopped is not None or process.poll() is None:
             _kill_group(process)
         process.wait()
         for pipe in pipes.values():
