@@ -7,17 +7,25 @@ never from each other.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from mind_runner.measure.callgrind import SeededCounts, count_seeded, find_valgrind
-from mind_runner.measure.environment import FIXED_ENVIRONMENT
 from mind_runner.measure.fixed_seed import SEEDS
-from mind_runner.mind.driver import MindDriver, PreparedModel, Stage
+from mind_runner.mind.driver import (
+    MindDriver,
+    MindFailed,
+    PreparedModel,
+    Stage,
+    call_timeout,
+    run_timed_call,
+)
 from mind_runner.mind.models import SEED_MODELS, Model
+from mind_runner.util.errors import MachineFault
+from mind_runner.util.run_log import record_fault
 
 if TYPE_CHECKING:
     import torch
@@ -56,16 +64,46 @@ def prepared(model: str) -> tuple[MindDriver, PreparedModel]:
     return driver, driver.prepare(SEED_MODELS[model])
 
 
+@cache
+def mindc_timeout() -> float:
+    return call_timeout()
+
+
 def run_mindc(command: list[str]) -> None:
-    completed = subprocess.run(
-        command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=FIXED_ENVIRONMENT,
-        check=False,
+    """One timed `mindc` process: bounded by the driver's timeout, without polling."""
+    run_timed_call(command, mindc_timeout())
+
+
+@dataclass(frozen=True)
+class NotMeasured:
+    """Why a model (or chain) has no figure: a skip (cannot differentiate, a tool this
+    machine lacks), or a failure of this commit's MIND (it crashed or hung), which asv
+    records as such."""
+
+    reason: str
+    failed: bool = False
+
+    def raise_it(self) -> NoReturn:
+        if self.failed:
+            raise MindFailed(self.reason)
+        raise NotImplementedError(self.reason)
+
+
+def tool_missing(missing: NotImplementedError) -> NotMeasured:
+    """A measuring tool this machine lacks: a skip, logged as a fault of the machine so
+    that the figures measured before (on this machine, with the tool) are kept."""
+    record_fault(
+        MachineFault(str(missing), "these figures were not measured: install it and run again")
     )
-    if completed.returncode != 0:
-        raise RuntimeError(f"{command} exited {completed.returncode} after passing setup")
+    return NotMeasured(str(missing))
+
+
+def require_tool(find: Callable[[], Path]) -> Path:
+    """`find()`'s tool; when this machine lacks it, the skip is logged as its fault."""
+    try:
+        return find()
+    except NotImplementedError as missing:
+        raise NotImplementedError(tool_missing(missing).reason) from None
 
 
 @dataclass(frozen=True)

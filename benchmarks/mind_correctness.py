@@ -11,13 +11,20 @@ is timed (mind_cli, mind_counts) whatever the verdict; the verdict stands beside
 
 from __future__ import annotations
 
-from benchmarks.common import CHAIN_LAYERS, MODELS, PARAMETERS, prepared, with_attributes
+from benchmarks.common import (
+    CHAIN_LAYERS,
+    MODELS,
+    PARAMETERS,
+    NotMeasured,
+    prepared,
+    with_attributes,
+)
 from mind_runner.mind.correctness import VERDICT_CODES, VERDICT_UNIT, Correctness
-from mind_runner.mind.driver import CannotDifferentiate, MindDriver
+from mind_runner.mind.driver import CannotDifferentiate, MindDriver, MindFailed
 from mind_runner.mind.models import SEED_MODELS, relu_matmul_chain
 
-CorrectnessOrReason = Correctness | str
-"""A chain's verdicts, or why there are none (the reason asv shows for the skip)."""
+CorrectnessOrReason = Correctness | NotMeasured
+"""A chain's verdicts, or why there are none (a skip, or a failure of this commit's MIND)."""
 
 
 class GradientCorrectness:
@@ -76,13 +83,15 @@ def judge_chains(layers: list[int]) -> dict[int, CorrectnessOrReason]:
     try:
         driver = MindDriver.locate()
     except CannotDifferentiate as missing:
-        return dict.fromkeys(layers, str(missing))
+        return dict.fromkeys(layers, NotMeasured(str(missing)))
     judged: dict[int, CorrectnessOrReason] = {}
     for n in layers:
         try:
             judged[n] = driver.prepare(relu_matmul_chain(n)).correctness
         except CannotDifferentiate as reason:
-            judged[n] = str(reason)
+            judged[n] = NotMeasured(str(reason))
+        except MindFailed as failure:
+            judged[n] = NotMeasured(str(failure), failed=True)
     return judged
 
 
@@ -100,8 +109,8 @@ class ChainCorrectness:
 
     def setup(self, judged: dict[int, CorrectnessOrReason], N: int) -> None:
         entry = judged[N]
-        if isinstance(entry, str):
-            raise NotImplementedError(entry)
+        if isinstance(entry, NotMeasured):
+            entry.raise_it()
         self.correctness = entry
 
     @with_attributes(unit="gradients")

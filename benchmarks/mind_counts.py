@@ -14,35 +14,44 @@ from __future__ import annotations
 from benchmarks.common import (
     MODELS,
     RUNS,
+    NotMeasured,
     StageCounts,
     count_stages,
     prepared,
+    require_tool,
+    tool_missing,
     with_attributes,
 )
 from mind_runner.measure.callgrind import find_valgrind
 from mind_runner.measure.fixed_seed import SEEDS, shim_library
 from mind_runner.measure.peak_memory import find_gnu_time, measure_peak_rss
-from mind_runner.mind.driver import CannotDifferentiate, MindDriver, Stage
+from mind_runner.mind.driver import CannotDifferentiate, MindDriver, MindFailed, Stage
 from mind_runner.mind.models import SEED_MODELS
 
-CountsOrReason = StageCounts | str
-"""Counts, or why there are none (the reason asv shows for the skip)."""
+CountsOrReason = StageCounts | NotMeasured
+"""Counts, or why there are none (a skip, or a failure of this commit's MIND)."""
 
 
 def count_models(models: list[str], seeds: tuple[int, ...] = SEEDS) -> dict[str, CountsOrReason]:
-    """Every model's counts, or the one reason none can be taken (never raises a skip)."""
+    """Every model's counts, or why not (never raises: one model's reason does not stop
+    the others)."""
     try:
         find_valgrind()
         shim_library()
+    except NotImplementedError as missing:
+        return dict.fromkeys(models, tool_missing(missing))
+    try:
         driver = MindDriver.locate()
     except NotImplementedError as missing:
-        return dict.fromkeys(models, str(missing))
+        return dict.fromkeys(models, NotMeasured(str(missing)))
     counted: dict[str, CountsOrReason] = {}
     for model in models:
         try:
             case = driver.prepare(SEED_MODELS[model])
         except CannotDifferentiate as reason:
-            counted[model] = str(reason)
+            counted[model] = NotMeasured(str(reason))
+        except MindFailed as failure:
+            counted[model] = NotMeasured(str(failure), failed=True)
         else:
             counted[model] = count_stages(driver, case, seeds)
     return counted
@@ -50,8 +59,8 @@ def count_models(models: list[str], seeds: tuple[int, ...] = SEEDS) -> dict[str,
 
 def require_counts(counted: dict[str, CountsOrReason], model: str) -> StageCounts:
     entry = counted[model]
-    if isinstance(entry, str):
-        raise NotImplementedError(entry)
+    if isinstance(entry, NotMeasured):
+        entry.raise_it()
     return entry
 
 
@@ -125,7 +134,7 @@ class PeakMemory:
     param_names = ["model"]
 
     def setup(self, model: str) -> None:
-        self.gnu_time = find_gnu_time()
+        self.gnu_time = require_tool(find_gnu_time)
         driver, case = prepared(model)
         self.command = driver.command(Stage.GRADIENT, case.program)
 

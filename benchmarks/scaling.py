@@ -23,12 +23,13 @@ from benchmarks.common import (
     count_stages,
     positional_forward,
     run_mindc,
+    tool_missing,
     warm_up_aot_autograd,
     with_attributes,
 )
 from mind_runner.measure.callgrind import find_valgrind
 from mind_runner.measure.fixed_seed import SEEDS, shim_library
-from mind_runner.mind.driver import CannotDifferentiate, MindDriver, Stage
+from mind_runner.mind.driver import CannotDifferentiate, MindDriver, MindFailed, Stage
 from mind_runner.mind.models import Model, relu_matmul_chain
 
 if TYPE_CHECKING:
@@ -44,15 +45,20 @@ class ChainMind:
     command: list[str] | None
     counts: StageCounts | None
     reason: str
+    # MIND crashed or hung on this chain: a failure of the commit, not a skip.
+    failed: bool = False
+
+    def _missing(self) -> Exception:
+        return MindFailed(self.reason) if self.failed else NotImplementedError(self.reason)
 
     def require_command(self) -> list[str]:
         if self.command is None:
-            raise NotImplementedError(self.reason)
+            raise self._missing()
         return self.command
 
     def require_counts(self) -> StageCounts:
         if self.counts is None:
-            raise NotImplementedError(self.reason)
+            raise self._missing()
         return self.counts
 
 
@@ -66,7 +72,7 @@ def measure_chains(layers: list[int], seeds: tuple[int, ...] = SEEDS) -> dict[in
         find_valgrind()
         shim_library()
     except NotImplementedError as missing:
-        no_counts = str(missing)
+        no_counts = tool_missing(missing).reason
     else:
         no_counts = ""
     measured = {}
@@ -75,6 +81,9 @@ def measure_chains(layers: list[int], seeds: tuple[int, ...] = SEEDS) -> dict[in
             prepared = driver.prepare(chain(n))
         except CannotDifferentiate as reason:
             measured[n] = ChainMind(None, None, str(reason))
+            continue
+        except MindFailed as failure:
+            measured[n] = ChainMind(None, None, str(failure), failed=True)
             continue
         command = driver.command(Stage.GRADIENT, prepared.program)
         counts = None if no_counts else count_stages(driver, prepared, seeds)

@@ -15,5 +15,6 @@ Code map (dependencies point down this list, never up; a test checks it):
 - `measure/`: generic measurement of one command: fixed conditions, repeated runs,
   instructions (callgrind), peak RSS (GNU time). Knows nothing of MIND.
 - `hooks/`: asv's build, install and uninstall commands (cargo, the build manifest).
-- `util/`: errors, atomic files, text, program lookup, the project's folder layout.
+- `util/`: errors, atomic files, text, program lookup, the project's folder layout, and
+  the run log (faults of this machine and facts about MIND that asv's files cannot hold).
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +40,9 @@ def test_a_repository_that_cannot_be_cloned_is_one_line_not_a_traceback(tmp_path
             "HOME": str(tmp_path),
             # Loopback, port 9 (discard): refused at once, no traffic leaves the machine.
             "MIND_REPO": "https://127.0.0.1:9/mind.git",
+            # The preflight checks the toolchain before asv starts.
+            "CARGO": str(shutil.which("cargo")),
+            "RUSTC": str(shutil.which("rustc")),
         },
         capture_output=True,
         text=True,

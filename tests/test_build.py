@@ -18,7 +18,7 @@ from mind_runner.hooks.build import (
 )
 from mind_runner.hooks.install import install, uninstall
 from mind_runner.hooks.manifest import MANIFEST_NAME, BuildManifest
-from mind_runner.util.errors import UserError
+from mind_runner.util.errors import MachineFault, UserError
 
 MAIN = (
     'fn main() {{ println!("{name} {{}}", '
@@ -179,5 +179,7 @@ def test_install_then_uninstall_round_trip(tmp_path: Path) -> None:
 
 
 def test_install_from_an_empty_cache_says_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match=r"lacks mindc, mind-build\.json: delete that"):
+    with pytest.raises(
+        MachineFault, match=r"lacks mindc, mind-build\.json\): removed it; run this commit"
+    ):
         install(tmp_path / "cache", tmp_path / "env")

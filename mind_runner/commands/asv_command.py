@@ -1,26 +1,68 @@
 """Run asv's own commands with this project's configuration applied.
 
-The only thing added to asv is the configuration of `commands.config` (the
-MIND_REPO override) and one-line errors: everything else is asv's parser and
-asv's command classes, called the way `asv` itself calls them.
+What is added to asv is the configuration of `commands.config` (the MIND_REPO
+override), one-line errors, and, around a command that builds and measures
+MIND, the preflight checks (`commands.preflight`), the run log and the guard
+over asv's results (`commands.guard`), and a closing line per fault or fact.
+Everything else is asv's parser and asv's command classes, called the way
+`asv` itself calls them.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from mind_runner.commands.config import CONFIG_PATH, load_config
+from mind_runner.commands.guard import guarded, summary
+from mind_runner.commands.preflight import preflight
 from mind_runner.util.errors import UserError
+from mind_runner.util.layout import RUN_LOG_DIR, SAVING_DIR
+from mind_runner.util.run_log import Kind, new_log, read
 
 # asv commands that record results for a machine, and would prompt to describe it.
 MACHINE_COMMANDS = ("run", "continuous", "find")
 # asv run's range that names a file of commit hashes, one per line.
 HASHFILE = "HASHFILE:"
+
+# asv's own words when a command selects nothing, and what the user can do about it.
+_NOTHING_SELECTED = {
+    "No benchmarks selected": (
+        "no benchmark matches --bench {bench}: names look like "
+        "mind_cli.GradientGeneration.time_mind_gradient_ir (see benchmarks/)"
+    ),
+    "No commit hashes selected": (
+        "the range selects no commit: check it with `git log {range}` in MIND's repository"
+    ),
+}
+
+
+class _Errors(logging.Handler):
+    """asv's error lines (asv logs through the root logger)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _asv_errors() -> Iterator[_Errors]:
+    handler = _Errors()
+    logging.getLogger().addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logging.getLogger().removeHandler(handler)
 
 
 def parse_asv_args(argv: list[str], config_path: Path = CONFIG_PATH) -> argparse.Namespace:
@@ -47,23 +89,41 @@ def asv_main(
     if adjust is not None:
         adjust(args)
     enable_asv_log(args.verbose)
-    if argv and argv[0] in MACHINE_COMMANDS:
+    measures = bool(argv) and argv[0] in MACHINE_COMMANDS
+    if measures:
         ensure_machine(args.machine)
-    with in_config_dir(config_path):
+    log_path = new_log(config_path.parent / RUN_LOG_DIR)
+    with in_config_dir(config_path, run_log=log_path):
         try:
             conf = load_config(config_path)
+            if measures:
+                for note in preflight(conf, config_path.parent, builds=_builds(args)):
+                    print(f"mind_runner: {note}", file=sys.stderr)
             for plugin in conf.plugins:
                 plugin_manager.import_plugin(plugin)
-            result = args.func.__self__.run_from_conf_args(conf, args)
+            if not measures:
+                return int(args.func.__self__.run_from_conf_args(conf, args) or 0)
+            with (
+                guarded(log_path, config_path.parent / SAVING_DIR) as guard,
+                _asv_errors() as errors,
+            ):
+                status = int(args.func.__self__.run_from_conf_args(conf, args) or 0)
         finally:
             log.flush()
-    return int(result or 0)
+        if status == 1:
+            _raise_for_nothing_selected(errors.messages, args)
+    lines, status = summary(guard, status)
+    if lines:
+        print(flush=True)  # asv leaves its progress line open
+    for line in lines:
+        print(f"mind_runner: {line}", file=sys.stderr)
+    return status
 
 
 @contextmanager
-def in_config_dir(config_path: Path = CONFIG_PATH) -> Iterator[None]:
+def in_config_dir(config_path: Path = CONFIG_PATH, run_log: Path | None = None) -> Iterator[None]:
     """Where asv works (the config's folder, its paths are relative to it), asv's errors
-    made one line."""
+    made one line (with the first fault of this machine in `run_log`, if any)."""
     from asv import util
 
     previous = Path.cwd()
@@ -71,13 +131,23 @@ def in_config_dir(config_path: Path = CONFIG_PATH) -> Iterator[None]:
     try:
         yield
     except util.UserError as error:
-        raise UserError(str(error)) from None
+        # e.g. asv found no commit to discover the benchmarks with: say why, if it was this machine.
+        logged = read(run_log) if run_log is not None else []
+        faults = [e.line() for e in logged if e.kind is Kind.HARNESS]
+        raise UserError("; ".join([str(error).rstrip("."), *faults[:1]])) from None
     except util.ProcessError as error:
         # asv lets a failing git (a clone without network, a bad range) escape as a traceback.
         detail = str(error.stderr or error.stdout or "").strip().splitlines()
         reason = detail[-1] if detail else f"exit status {error.retcode}"
         command = " ".join([Path(str(error.args[0])).name, *map(str, error.args[1:])])
         raise UserError(f"`{command}` failed: {reason}") from None
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise UserError(
+            f"no space left on the device writing {error.filename or 'a file'}: free disk "
+            "space and run again; results saved before are intact"
+        ) from None
     finally:
         os.chdir(previous)
 
@@ -104,6 +174,25 @@ def enable_asv_log(verbose: bool) -> None:
     if not any(getattr(handler, "emit", None) == ours for handler in root.handlers):
         log.enable(verbose)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def _builds(args: Any) -> bool:
+    """Whether asv will build MIND (not with --python=same / -E existing:...)."""
+    specs = list(getattr(args, "env_spec", None) or [])
+    return not (specs and all(str(spec).startswith("existing") for spec in specs))
+
+
+def no_benchmark_matches(bench: list[str] | None) -> str:
+    """What to say when `--bench` selects no benchmark (asv's or `run`'s own check)."""
+    return _NOTHING_SELECTED["No benchmarks selected"].format(bench=" ".join(bench or []), range="")
+
+
+def _raise_for_nothing_selected(messages: list[str], args: Any) -> None:
+    for message in messages:
+        for words, advice in _NOTHING_SELECTED.items():
+            if message.startswith(words):
+                bench = " ".join(getattr(args, "bench", None) or [])
+                raise UserError(advice.format(bench=bench, range=getattr(args, "range", "")))
 
 
 def ensure_machine(machine: str | None) -> None:

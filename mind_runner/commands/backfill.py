@@ -27,6 +27,7 @@ from pathlib import Path
 
 from mind_runner.commands.asv_command import HASHFILE, ensure_machine
 from mind_runner.commands.config import CONFIG_PATH, results_dir
+from mind_runner.commands.guard import HARNESS_FAULT_STATUS
 from mind_runner.commands.merge import MACHINE_FILE, merge
 from mind_runner.commands.shard import SHARD_PREFIX, range_commits, split, write_shards
 from mind_runner.commands.worker_dir import WORKER_DIR_VARIABLE
@@ -162,8 +163,9 @@ def _has_results(worker: Worker) -> bool:
 
 def _status(outcomes: Sequence[Outcome]) -> int:
     """0 if every worker succeeded, 2 (asv run's 'something failed') if one measured a
-    failure, 1 if one stopped, with what to do (what it measured is merged all the same)."""
-    stopped = [o for o in outcomes if o.status not in (0, 2)]
+    failure, 3 if one met a fault of this machine, 1 if one stopped, with what to do
+    (what they measured is merged all the same)."""
+    stopped = [o for o in outcomes if o.status not in (0, 2, HARNESS_FAULT_STATUS)]
     if stopped:
         names = ", ".join(f"{o.worker.name} (exit {o.status}, log {o.worker.log})" for o in stopped)
         print(
@@ -172,4 +174,13 @@ def _status(outcomes: Sequence[Outcome]) -> int:
             file=sys.stderr,
         )
         return 1
+    faulted = [o for o in outcomes if o.status == HARNESS_FAULT_STATUS]
+    if faulted:
+        names = ", ".join(f"{o.worker.name} (log {o.worker.log})" for o in faulted)
+        print(
+            f"mind_runner: worker(s) met a fault of this machine, not of MIND: {names}; their "
+            "logs end with what to do",
+            file=sys.stderr,
+        )
+        return HARNESS_FAULT_STATUS
     return 2 if any(o.status == 2 for o in outcomes) else 0

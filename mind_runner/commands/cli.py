@@ -3,34 +3,44 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mind_runner.util.errors import UserError
+from mind_runner.util.errors import MachineFault, UserError
+from mind_runner.util.run_log import record_fault
 
 
 def _build(args: argparse.Namespace) -> int:
     from mind_runner.hooks.build import BuildRequest, build
 
-    build(
-        BuildRequest(
-            source=Path(args.source),
-            commit=args.commit,
-            cache_dir=Path(args.cache),
-            target_dir=Path(args.target_dir),
-            log_dir=Path(args.log_dir),
-            lock_dir=Path(args.lock_dir) if args.lock_dir else None,
-            record_dir=Path(args.record_dir) if args.record_dir else None,
+    try:
+        build(
+            BuildRequest(
+                source=Path(args.source),
+                commit=args.commit,
+                cache_dir=Path(args.cache),
+                target_dir=Path(args.target_dir),
+                log_dir=Path(args.log_dir),
+                lock_dir=Path(args.lock_dir) if args.lock_dir else None,
+                record_dir=Path(args.record_dir) if args.record_dir else None,
+            )
         )
-    )
+    except MachineFault as fault:
+        raise record_fault(fault, commit=args.commit) from None
     return 0
 
 
 def _install(args: argparse.Namespace) -> int:
     from mind_runner.hooks.install import install
 
-    install(Path(args.cache), Path(args.env_dir))
+    try:
+        install(Path(args.cache), Path(args.env_dir))
+    except MachineFault as fault:
+        # asv names a build cache entry by its commit.
+        commit = os.environ.get("ASV_COMMIT") or Path(args.cache).name
+        raise record_fault(fault, commit=commit) from None
     return 0
 
 
@@ -48,33 +58,52 @@ def _asv(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    """asv run (its own parser reads the range and every option), then publish.
+
+    `commands.run` asks asv twice: MIND's benchmarks at every commit, PyTorch's at
+    the newest one (`--pytorch-everywhere`: all at every commit). The closing lines
+    (faults of this machine, facts about MIND) come from `asv_main`; the site is
+    published whatever the run's status.
+    """
     from mind_runner.commands.run import run
 
-    machine = ["--machine", args.machine] if args.machine else []
-    status = run(args.range, [*machine, *args.asv_args], pytorch_everywhere=args.pytorch_everywhere)
-    publish_status = _publish_offline([])
-    if status != 0:
-        print(
-            "mind_runner: asv run reported failures (a commit that does not build, or a "
-            "benchmark error): see the output above and .asv/build-logs/",
-            file=sys.stderr,
-        )
+    status = run(None, args.asv_args, pytorch_everywhere=args.pytorch_everywhere)
+    publish_status = _publish_after_run()
     return status or publish_status
 
 
+def _publish_after_run() -> int:
+    """The site, published whatever the run's status; a refusal is one line, status 1."""
+    try:
+        return _publish_offline([])
+    except UserError as error:
+        print(f"mind_runner: {error}", file=sys.stderr)
+        return 1
+
+
 def _publish_offline(asv_args: list[str]) -> int:
-    """asv publish, then the site's CDN libraries served from html/vendor/."""
+    """asv publish, then the site's CDN libraries served from html/vendor/.
+
+    Never over a good site with an empty one: results asv would ignore as a
+    whole (a machine without machine.json, nothing readable) stop it first;
+    single unreadable files are named, left out, and make the status 1.
+    """
+    from mind_runner.commands import config
     from mind_runner.commands.asv_command import asv_main
-    from mind_runner.commands.config import CONFIG_PATH, html_dir, vendor_cache_dir
+    from mind_runner.commands.config import html_dir, results_dir, vendor_cache_dir
     from mind_runner.commands.regressions import load_exact_steps, write_steps
+    from mind_runner.results.asv_results import publishable
     from mind_runner.site.offline import make_offline
 
+    left_out = publishable(results_dir(config.CONFIG_PATH))
     status = asv_main(["publish", *asv_args])
     if status == 0:
         print(make_offline(html_dir(), vendor_cache_dir()).summary())
-        found, site = load_exact_steps(CONFIG_PATH)
+        found, site = load_exact_steps(config.CONFIG_PATH)
         print(f"mind_runner: steps in exact figures: {write_steps(site, found)}")
-    return status
+    for unreadable in left_out:
+        print(f"mind_runner: left out of the site: {unreadable.line()}", file=sys.stderr)
+    return status or (1 if left_out else 0)
 
 
 def _publish(args: argparse.Namespace) -> int:
@@ -118,7 +147,7 @@ def _backfill(args: argparse.Namespace) -> int:
     from mind_runner.commands.backfill import backfill
 
     status = backfill(args.range, args.shards, args.machine, args.asv_args)
-    publish_status = _publish_offline([])
+    publish_status = _publish_after_run()
     return status or publish_status
 
 
@@ -184,14 +213,18 @@ def _parser() -> argparse.ArgumentParser:
     run = command(
         "run", _run, "the main job: asv run over MIND commits, then publish (offline site)"
     )
-    run.add_argument("range", nargs="?", help="git range, e.g. main~20..main (default: tip)")
-    run.add_argument("--machine", help="asv machine name (default: this host)")
+    run.usage = "python -m mind_runner run [RANGE] [--pytorch-everywhere] [ASV RUN OPTIONS ...]"
+    run.allow_abbrev = False  # an abbreviation of asv's own options is asv's to read
     run.add_argument(
         "--pytorch-everywhere",
         action="store_true",
         help="measure PyTorch at every commit too (default: at the newest commit of the range)",
     )
-    run.epilog = "Any other option is passed on to `asv run` (e.g. --bench REGEX)."
+    run.epilog = (
+        "RANGE is a git range, e.g. main~20..main (default: the tip of main). Every other "
+        "argument goes to `asv run`, which reads it: --machine NAME, --bench REGEX, "
+        "--steps N, -a repeat=5, ..."
+    )
 
     publish = command(
         "publish", _publish, "asv publish, then make html/ work offline (libraries from npm)"
@@ -276,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args, unknown = parser.parse_known_args(argv)
     if args.command in ("run", "backfill"):
+        # asv's own parser reads them all: options and their values, and (for `run`) the
+        # range wherever it stands (argparse here would take an option's value for it).
         args.asv_args = unknown
     elif unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")

@@ -10,6 +10,7 @@ figures' steps are also written as `steps.json` next to it, for the site and CI.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,13 +123,36 @@ def load_exact_steps(config: Path) -> tuple[list[MachineSteps], Path]:
         dict(conf.regressions_thresholds or {}),
     )
     if not any(m.history.commits for m in found):
-        raise UserError(f"no measured commits in {results_dir}: nothing to judge")
+        raise UserError(
+            "; ".join(
+                [
+                    f"no measured commits in {results_dir}: nothing to judge",
+                    *left_out(found),
+                    "run `python -m mind_runner run` first",
+                ]
+            )
+        )
     return found, config.parent / str(conf.html_dir)
+
+
+def left_out(found: Sequence[MachineSteps]) -> list[str]:
+    """The results files asv cannot read, each named once with what to do."""
+    return list(dict.fromkeys(line for m in found for line in m.history.unreadable))
+
+
+def judgeable(found: Sequence[MachineSteps]) -> bool:
+    """Whether some exact figure has numbers at two commits: else no step can be found,
+    and "no regression" would be a false all-clear."""
+    return any(
+        sum(1 for point in series.points if point.usable) >= 2
+        for machine in found
+        for series in machine.history.series
+    )
 
 
 def write_steps(html_dir: Path, found: list[MachineSteps]) -> Path:
     """steps.json next to asv's regressions.json; the steps page once the site exists."""
-    document = steps_document([(m.history, m.found) for m in found])
+    document = steps_document([(m.history, m.found) for m in found if m.history.commits])
     path = write_atomically(html_dir / STEPS_JSON, json.dumps(document, indent=1) + "\n")
     if (html_dir / "index.html").is_file():
         write_steps_page(html_dir, document)
@@ -145,6 +169,13 @@ def run_regressions(
         found = [m for m in found if m.history.machine == machine]
         if not found:
             raise UserError(f"no results of machine {machine}: see `ls results/`")
+    for line in left_out(found):
+        print(f"mind_runner: left out: {line}", file=sys.stderr)
+    if not judgeable(found):
+        raise UserError(
+            "nothing to judge: no figure that repeats exactly has results at two commits of "
+            "one machine, and a step needs two; run `python -m mind_runner run RANGE` first"
+        )
     exact_text, present = render(found, everything)
     total = sum(len(series.steps) for m in found for series in m.found)
     scope = "every step" if everything else "the regressions still present"

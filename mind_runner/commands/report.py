@@ -10,9 +10,11 @@ from mind_runner.commands import config as project_config
 from mind_runner.report.json_output import to_json, write_json
 from mind_runner.report.measures import DEFAULT_ITERATIONS
 from mind_runner.report.model import build_report
+from mind_runner.report.run_notes import notes_for
 from mind_runner.report.text import format_text
 from mind_runner.results.asv_results import choose_machine, load_machine, select_commit
 from mind_runner.results.mind_history import MindHistory
+from mind_runner.util.layout import RUN_LOG_DIR
 
 
 def run_report(
@@ -25,7 +27,11 @@ def run_report(
     config_path: Path | None = None,
     out: TextIO | None = None,
 ) -> int:
-    """Read, format, and write the JSON (atomically) only once everything was read."""
+    """Read, format, and write the JSON (atomically) only once everything was read.
+
+    An unreadable results file of another commit is named on stderr, and the
+    report goes on; one of the commit asked for is an error that names it.
+    """
     config = config_path or project_config.CONFIG_PATH
     conf = project_config.load_config(config)
     results_dir = config.parent / str(conf.results_dir)
@@ -39,10 +45,13 @@ def run_report(
         resolve=history.resolve if history.repo is not None else None,
         order=history.order(f.commit_hash for f in machine_results.files),
     )
-    report = build_report(chosen, history, iterations)
+    notes = notes_for(config.parent / RUN_LOG_DIR, chosen.file)
+    report = build_report(chosen, history, iterations, notes)
     text = format_text(report)
     if json_path is not None:
         write_json(json_path, to_json(report))
         text += f"\nWrote {json_path}\n"
+    for unreadable in machine_results.unreadable:
+        print(f"mind_runner: left out: {unreadable.line()}", file=sys.stderr)
     (out or sys.stdout).write(text)
     return 0

@@ -8,6 +8,9 @@ to the newest commit of the range. A new torch version is a new asv environment,
 a new machine a new results folder: each gets its PyTorch figures at its next run.
 `report` and the site take them from the commit that has them, marked as such.
 `--pytorch-everywhere` runs every benchmark at every commit, as plain `asv run`.
+Each asv command goes through `asv_main`, so each has the preflight, its own run
+log, the guard over results and its closing lines; the exit status is the worse
+of the two (3, a fault of this machine, over 2, failures asv recorded).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mind_runner.commands.asv_command import asv_main, parse_asv_args
+from mind_runner.commands.asv_command import asv_main, no_benchmark_matches, parse_asv_args
 from mind_runner.commands.config import CONFIG_PATH, load_config
 from mind_runner.util.errors import UserError
 
@@ -89,8 +92,5 @@ def run(
             )
         statuses.append(asv_main(argv, config_path, adjust=_selecting(regexes, newest=pytorch)))
     if not statuses:
-        raise UserError(
-            f"--bench {' '.join(user or [])} selects no benchmark: "
-            "see `python -m mind_runner asv run --help` and benchmarks/"
-        )
+        raise UserError(no_benchmark_matches(user))
     return max(statuses)

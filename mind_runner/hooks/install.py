@@ -2,7 +2,8 @@
 
 The driver finds MIND there, and asv puts that directory first on PATH for the
 benchmark processes. Uninstalling first means a commit whose build fails can
-never be benchmarked with the binaries of the commit before it.
+never be benchmarked with the binaries of the commit before it. An entry that
+is not whole is never installed (see `cache_entry`).
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from mind_runner.hooks.cache_entry import entry_problem, remove_entry
 from mind_runner.hooks.manifest import BINARIES, MANIFEST_NAME
-from mind_runner.util.errors import UserError
+from mind_runner.util.errors import MachineFault
 
 
 def installed_files(env_dir: Path) -> list[Path]:
@@ -20,16 +22,23 @@ def installed_files(env_dir: Path) -> list[Path]:
 
 
 def install(cache_dir: Path, env_dir: Path) -> None:
-    source = cache_dir / "bin"
-    missing = [name for name in (*BINARIES, MANIFEST_NAME) if not (source / name).is_file()]
-    if missing:
-        raise UserError(
-            f"build cache {cache_dir} lacks {', '.join(missing)}: delete that directory "
-            "so that asv builds this commit again"
+    problem = entry_problem(cache_dir)
+    if problem is not None:
+        remove_entry(cache_dir)
+        raise MachineFault(
+            f"build cache entry {cache_dir} is corrupt ({problem})",
+            "removed it; run this commit again and asv builds it afresh",
         )
     uninstall(env_dir)
-    for target in installed_files(env_dir):
-        shutil.copy2(source / target.name, target)
+    try:
+        for target in installed_files(env_dir):
+            shutil.copy2(cache_dir / "bin" / target.name, target)
+    except OSError as error:
+        uninstall(env_dir)
+        raise MachineFault(
+            f"cannot install MIND into {env_dir / 'bin'} ({error.strerror})",
+            "free disk space (or fix permissions) and run again",
+        ) from None
 
 
 def uninstall(env_dir: Path) -> None:

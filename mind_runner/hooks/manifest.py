@@ -18,6 +18,14 @@ BINARIES = ("mindc",)
 """What is built, cached and installed: the benchmarks run `mindc` only."""
 
 
+class CorruptManifest(ValueError):
+    """A manifest that cannot be read: its build cache entry cannot be trusted either."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path} is not a readable build manifest ({reason})")
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class BuildManifest:
     commit: str
@@ -36,12 +44,17 @@ class BuildManifest:
         path = directory / MANIFEST_NAME
         if not path.is_file():
             return None
-        data = json.loads(path.read_text())
-        return cls(
-            commit=str(data["commit"]),
-            features=tuple(data["features"]),
-            declared_features=tuple(data["declared_features"]),
-            rustc_version=str(data["rustc_version"]),
-            build_seconds=float(data["build_seconds"]),
-            binaries=tuple(data["binaries"]),
-        )
+        try:
+            data = json.loads(path.read_text())
+            return cls(
+                commit=str(data["commit"]),
+                features=tuple(data["features"]),
+                declared_features=tuple(data["declared_features"]),
+                rustc_version=str(data["rustc_version"]),
+                build_seconds=float(data["build_seconds"]),
+                binaries=tuple(data["binaries"]),
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            # JSONDecodeError and UnicodeDecodeError are ValueErrors.
+            reason = f"missing {error}" if isinstance(error, KeyError) else type(error).__name__
+            raise CorruptManifest(path, reason) from None

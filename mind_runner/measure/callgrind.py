@@ -15,12 +15,12 @@ driver fixes the paths. Compare counts only when they were taken that way.
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mind_runner.measure.bounded import MEBIBYTE, run_bounded
 from mind_runner.measure.environment import FIXED_DIRECTORY, FIXED_ENVIRONMENT
 from mind_runner.measure.fixed_seed import (
     PRELOAD_FAILED,
@@ -37,6 +37,8 @@ VALGRIND_VARIABLE = "MIND_BENCH_VALGRIND"
 
 MISSING_VALGRIND = "valgrind not installed (apt-get install valgrind)"
 DEFAULT_RUNS = 3
+# One run under callgrind: a 1000-layer chain takes about 1 s; a hang must not take forever.
+DEFAULT_TIMEOUT_S = 300.0
 
 
 class ValgrindMissing(NotImplementedError):
@@ -86,8 +88,10 @@ def count_instructions(
     runs: int = DEFAULT_RUNS,
     valgrind: Path | None = None,
     environment: Mapping[str, str] = FIXED_ENVIRONMENT,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> RepeatedRuns:
-    """Run `command` under callgrind `runs` times (fixed environment and directory)."""
+    """Run `command` under callgrind `runs` times (fixed environment and directory), each
+    run bounded by `timeout_s` (its output, discarded, costs nothing)."""
     if runs < 1:
         raise ValueError(f"runs must be at least 1, got {runs}")
     executable = valgrind if valgrind is not None else find_valgrind()
@@ -96,19 +100,21 @@ def count_instructions(
         # valgrind's own arguments do not reach the client: this path does not move counts.
         out_file = Path(scratch) / "callgrind.out"
         for _ in range(runs):
-            completed = subprocess.run(
+            completed = run_bounded(
                 [str(executable), "--tool=callgrind", f"--callgrind-out-file={out_file}", *command],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=dict(environment),
+                timeout_s=timeout_s,
+                output_cap=MEBIBYTE,
+                env=environment,
                 cwd=FIXED_DIRECTORY,
-                check=False,
+                capture_stdout=False,
             )
-            if completed.returncode != 0:
+            if completed.misbehaved() is not None:
                 raise CallgrindFailed(
-                    f"{' '.join(command)} exited {completed.returncode} under callgrind: "
+                    f"{' '.join(command)} under callgrind: {completed.misbehaved()}"
+                )
+            if completed.exit_code != 0:
+                raise CallgrindFailed(
+                    f"{' '.join(command)} exited {completed.exit_code} under callgrind: "
                     + first_line(completed.stderr, skip_prefix="==")
                 )
             if PRELOAD_FAILED in completed.stderr:

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
+from mind_runner.measure.bounded import MEBIBYTE, run_bounded
 from mind_runner.measure.environment import FIXED_ENVIRONMENT
 from mind_runner.measure.repeated import RepeatedRuns
 from mind_runner.util.text import first_line
@@ -27,6 +28,7 @@ GNU_TIME_VARIABLE = "MIND_BENCH_GNU_TIME"
 
 MISSING_GNU_TIME = "GNU time not installed (apt-get install time)"
 DEFAULT_RUNS = 3
+DEFAULT_TIMEOUT_S = 60.0
 
 
 class GnuTimeMissing(NotImplementedError):
@@ -61,31 +63,33 @@ def peak_rss_bytes(
     *,
     gnu_time: Path | None = None,
     environment: Mapping[str, str] = FIXED_ENVIRONMENT,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> int:
-    """Peak RSS of one run of `command` (its own process only, children not waited for)."""
+    """Peak RSS of one run of `command` (its own process only, children not waited for),
+    bounded by `timeout_s` (GNU time and the command are killed together)."""
     launcher = gnu_time if gnu_time is not None else find_gnu_time()
     with tempfile.TemporaryDirectory(prefix="mind-peak-rss-") as scratch:
         report = Path(scratch) / "report"
-        completed = subprocess.run(
+        completed = run_bounded(
             [str(launcher), "--format=%M %x", f"--output={report}", *command],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=dict(environment),
-            check=False,
+            timeout_s=timeout_s,
+            output_cap=MEBIBYTE,
+            env=environment,
+            capture_stdout=False,
         )
+        if completed.stopped is not None:
+            raise PeakMemoryFailed(f"{' '.join(command)}: {completed.stopped}")
         lines = report.read_text().splitlines() if report.is_file() else []
     fields = lines[-1].split() if lines else []
     if len(fields) != 2 or not all(f.lstrip("-").isdigit() for f in fields):
         detail = lines[0] if lines else first_line(completed.stderr)
         raise PeakMemoryFailed(f"{' '.join(command)}: no peak RSS reported ({detail})")
     kibibytes, exit_code = (int(f) for f in fields)
-    if exit_code != 0 or completed.returncode != 0:
+    if exit_code != 0 or completed.exit_code != 0:
         # GNU time puts "Command terminated by signal 9" on the line before the figures.
         detail = first_line(completed.stderr + "\n" + "\n".join(lines[:-1]))
         raise PeakMemoryFailed(
-            f"{' '.join(command)} exited {exit_code or completed.returncode}: {detail}"
+            f"{' '.join(command)} exited {exit_code or completed.exit_code}: {detail}"
         )
     return kibibytes * 1024  # ru_maxrss is in KiB on Linux
 

@@ -4,7 +4,10 @@ MIND prints `module {`, one `%N = op args` per line, `output %N` after each
 primal output, the gradient instructions appended after the last output (not
 marked), and `}  // next_id = N`. A run that exits 0 is not proof of anything:
 MIND has printed empty modules, lossy modules and trivial modules with exit 0
-at various commits, so the text itself is checked against the case.
+at various commits, so the text itself is checked against the case. It must
+also be a well-formed module: every value defined once, and every operand and
+output naming a value defined above it (op counts alone would pass a module
+whose gradient instructions refer to nothing).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from mind_runner.mind.models import Model
 _INSTRUCTION = re.compile(r"^%(?P<id>\d+) = (?P<op>[a-z_][a-z0-9_.]*)(?P<rest>.*)$")
 _OUTPUT = re.compile(r"^output %(?P<id>\d+)$")
 _SHAPE = re.compile(r"^\s*F32 \[(?P<dims>[^\]]*)\]")
+_OPERAND = re.compile(r"%(?P<id>\d+)\b")
 
 
 class MalformedIR(ValueError):
@@ -52,23 +56,43 @@ class IRModule:
         return len(self.primal) + len(self.gradient)
 
 
-def parse_module(text: str) -> IRModule:
-    """Split a printed module into primal and gradient instructions."""
+def _operands(instruction: Instruction) -> list[int]:
+    """The value ids an instruction reads (`%N` in its arguments)."""
+    return [int(match["id"]) for match in _OPERAND.finditer(instruction.operands)]
+
+
+def parse_module(text: str, *, well_formed: bool = True) -> IRModule:
+    """Split a printed module into primal and gradient instructions.
+
+    `well_formed=False` takes the instructions as printed, undefined operands and
+    values defined twice included: for `ir_executor`'s own findings on such modules,
+    which the driver never lets through."""
     lines = [line.strip() for line in text.strip().splitlines()]
     lines = [line for line in lines if line and not line.startswith("//")]
     if not lines or lines[0] != "module {" or not lines[-1].startswith("}"):
         raise MalformedIR("not a MIND IR module (expected 'module {' ... '}')")
     instructions: list[Instruction] = []
     outputs: list[int] = []
+    defined: set[int] = set()
     last_output_at = 0
     for line in lines[1:-1]:
         if (output := _OUTPUT.match(line)) is not None:
-            outputs.append(int(output["id"]))
+            value = int(output["id"])
+            if well_formed and value not in defined:
+                raise MalformedIR(f"'{line}' names %{value}, which no line above defines")
+            outputs.append(value)
             last_output_at = len(instructions)
-        elif (instruction := _INSTRUCTION.match(line)) is not None:
-            instructions.append(
-                Instruction(int(instruction["id"]), instruction["op"], instruction["rest"].strip())
-            )
+        elif (match := _INSTRUCTION.match(line)) is not None:
+            instruction = Instruction(int(match["id"]), match["op"], match["rest"].strip())
+            undefined = [f"%{v}" for v in _operands(instruction) if v not in defined]
+            if well_formed and undefined:
+                raise MalformedIR(
+                    f"'{line}' reads {', '.join(undefined)}, which no line above defines"
+                )
+            if well_formed and instruction.value_id in defined:
+                raise MalformedIR(f"'{line}' defines %{instruction.value_id} a second time")
+            defined.add(instruction.value_id)
+            instructions.append(instruction)
         else:
             raise MalformedIR(f"unrecognised IR line: {line!r}")
     return IRModule(

@@ -143,9 +143,45 @@ def describe(step: Step, hash_length: int = 8) -> str:
     return "\n".join(lines)
 
 
+def _measured(value: Any) -> bool:
+    """A graph point's value holds a number (a list for parametrized benchmarks)."""
+    values = value if isinstance(value, list) else [value]
+    return any(isinstance(v, int | float) and v == v for v in values)  # v == v: not NaN
+
+
+def longest_history(html_dir: Path) -> int:
+    """The most commits any one graph of the site has a measured value at."""
+    longest = 0
+    for graph in (html_dir / "graphs").rglob("*.json"):
+        if "summary" in graph.relative_to(html_dir / "graphs").parts:
+            continue
+        try:
+            points = json.loads(graph.read_text())
+        except ValueError:
+            continue
+        if isinstance(points, list):
+            measured = sum(
+                1
+                for point in points
+                if isinstance(point, list) and len(point) > 1 and _measured(point[1])
+            )
+            longest = max(longest, measured)
+    return longest
+
+
 def report(html_dir: Path) -> tuple[str, int]:
-    """The text to print and the exit status: 1 if asv flagged any step, else 0."""
+    """The text to print and the exit status: 1 if asv flagged any step, else 0.
+
+    A site with nothing to judge (no benchmark measured at two commits, e.g.
+    published from results asv could not read) is an error, never an all-clear.
+    """
     steps = load_steps(html_dir)
+    if not steps and longest_history(html_dir) < 2:
+        raise UserError(
+            f"nothing to judge in {html_dir}: no benchmark there has results at two commits, "
+            "and asv needs a history to find a step; run `python -m mind_runner run RANGE` "
+            "(it publishes), then ask again"
+        )
     hash_length = int(_load_json(html_dir / "index.json").get("hash_length") or 8)
     source = html_dir / "regressions.json"
     if not steps:

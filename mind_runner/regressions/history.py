@@ -11,6 +11,7 @@ combination. Only figures that repeat exactly are compared commit by commit:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import re
@@ -95,6 +96,8 @@ class History:
     series: tuple[Series, ...]
     # Commits with a result file but not in the history given (e.g. not on main).
     unplaced: tuple[str, ...] = ()
+    # The machine's results files asv cannot read: left out, each named with what to do.
+    unreadable: tuple[str, ...] = ()
 
     @property
     def ordered_by(self) -> str:
@@ -132,8 +135,13 @@ def load_histories(
     by_env: dict[str, list[ResultFile]] = {}
     for result in loaded.files:
         by_env.setdefault(result.env_name, []).append(result)
+    unreadable = tuple(u.line() for u in loaded.unreadable)
+    if not by_env and unreadable:
+        by_env[""] = []  # a History that says which files were left out
     return [
-        _history(machine, env, files, history, names, units, exact)
+        dataclasses.replace(
+            _history(machine, env, files, history, names, units, exact), unreadable=unreadable
+        )
         for env, files in sorted(by_env.items())
     ]
 

@@ -229,6 +229,7 @@ def to_json(report: Report) -> dict[str, Any]:
         "source": {
             "machine": report.machine,
             "result_file": str(report.result_file),
+            "run_log": list(report.notes),
         },
     }
 

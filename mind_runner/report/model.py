@@ -55,6 +55,8 @@ class Report:
     result_file: Path
     iterations: int
     figures: Figures
+    # What the run logs say that the results file cannot (see report.run_notes).
+    notes: tuple[str, ...] = ()
 
     def get(self, model: str, key: str, device: str = "") -> Figure:
         """A figure; `device` is the device of PyTorch's, the parameter of per-parameter ones."""
@@ -87,7 +89,12 @@ class Report:
         return False if statuses == {Status.SKIPPED} else None
 
 
-def build_report(commit_results: CommitResults, history: MindHistory, iterations: int) -> Report:
+def build_report(
+    commit_results: CommitResults,
+    history: MindHistory,
+    iterations: int,
+    notes: tuple[str, ...] = (),
+) -> Report:
     """Read every figure the report shows; PyTorch's may come from another commit."""
     file = commit_results.file
     figures: dict[str, dict[str, dict[str, Figure]]] = {}
@@ -137,6 +144,7 @@ def build_report(commit_results: CommitResults, history: MindHistory, iterations
         result_file=file.path,
         iterations=iterations,
         figures=figures,
+        notes=notes,
     )
 
 

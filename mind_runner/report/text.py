@@ -126,6 +126,7 @@ def _header(report: Report) -> list[str]:
         f"Machine:  {report.machine} ({described})",
         f"Env:      {report.env_name} (python {report.python}, torch {report.torch})",
         f"Results:  {report.result_file}",
+        *(f"Run log:  {note}" for note in report.notes),
     ]
 
 

@@ -1,9 +1,10 @@
 """Read asv's result files for one machine and one commit, through asv's own loader.
 
-asv skips an unreadable results file with a warning; a report built from what is
-left would silently lose figures, so here an unreadable file is an error that
-names it. In asv's files a skipped benchmark is NaN and a failed one is null:
-both are kept apart from each other, from zero, and from a figure never run.
+asv skips an unreadable results file with a warning that is easy to miss. Here
+an unreadable file is named with what to do: an error where the figures asked
+for are in it, a warning beside the figures of every other commit. In asv's
+files a skipped benchmark is NaN and a failed one is null: both are kept apart
+from each other, from zero, and from a figure never run.
 """
 
 from __future__ import annotations
@@ -111,6 +112,11 @@ class ResultFile:
     def last_started_at(self) -> int:
         started = [v for v in self.results.started_at.values() if isinstance(v, int | float)]
         return int(max(started, default=0))
+
+    @property
+    def first_started_at(self) -> int:
+        started = [v for v in self.results.started_at.values() if isinstance(v, int | float)]
+        return int(min(started, default=0))
 
     def all_failed(self) -> bool:
         """Every benchmark null: what asv records when the commit did not build."""
@@ -250,10 +256,30 @@ def not_run(benchmark: str, wanted: Mapping[str, str], commit: str) -> Figure:
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    """A results file asv cannot load, and why."""
+
+    path: Path
+    reason: str
+
+    @property
+    def commit_prefix(self) -> str:
+        """asv names a file `<first 8 hex digits of the commit>-<env>.json`."""
+        return self.path.name.split("-", 1)[0].lower()
+
+    def line(self) -> str:
+        return (
+            f"unreadable asv results file {self.path}: {self.reason}; fix or delete it "
+            "(asv itself would skip it with a warning)"
+        )
+
+
+@dataclass(frozen=True)
 class MachineResults:
     name: str
     info: Mapping[str, Any]
     files: tuple[ResultFile, ...]
+    unreadable: tuple[Unreadable, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -325,30 +351,89 @@ def choose_machine(results_dir: Path, requested: str | None) -> str:
     return machines[0]
 
 
-def load_machine(results_dir: Path, name: str) -> MachineResults:
-    """machine.json and every results file of the machine; any unreadable one is an error."""
+def machine_json_remedy(machine_json: Path, name: str) -> str:
+    return (
+        f"without it asv ignores every result in {machine_json.parent}: restore it (e.g. "
+        f"`git checkout -- {machine_json}`), or run any commit on that machine, which writes "
+        f"it again (`{RUN_HINT} HASH^! --machine {name}`)"
+    )
+
+
+def load_machine_info(directory: Path) -> dict[str, Any]:
+    """machine.json of one machine's results folder; missing or unreadable is an error."""
     from asv import util
     from asv.machine import Machine
-    from asv.results import iter_results_paths
 
-    directory = results_dir / name
+    name = directory.name
     machine_json = directory / "machine.json"
     try:
         info = util.load_json(str(machine_json), api_version=Machine.api_version)
     except FileNotFoundError:
         raise UserError(
-            f"{machine_json} is missing: asv writes it with the results; without it asv "
-            "ignores the whole directory"
+            f"{machine_json} is missing: " + machine_json_remedy(machine_json, name)
         ) from None
     except (util.UserError, ValueError, OSError) as error:
-        raise UserError(f"unreadable asv machine file {machine_json}: {_reason(error)}") from None
+        raise UserError(
+            f"unreadable asv machine file {machine_json}: {_reason(error)}; "
+            + machine_json_remedy(machine_json, name)
+        ) from None
     if not isinstance(info, dict) or info.get("machine") != name:
-        raise UserError(f"{machine_json} does not describe machine {name!r}")
-    files = [
-        load_result_file(Path(root) / filename, name)
-        for root, filename, _ in iter_results_paths(str(directory))
-    ]
-    return MachineResults(name=name, info=info, files=tuple(sorted(files, key=lambda f: f.path)))
+        raise UserError(
+            f"{machine_json} does not describe machine {name!r}; "
+            + machine_json_remedy(machine_json, name)
+        )
+    return info
+
+
+def load_machine(results_dir: Path, name: str) -> MachineResults:
+    """machine.json and every results file of the machine; unreadable ones set apart."""
+    from asv.results import iter_results_paths
+
+    directory = results_dir / name
+    info = load_machine_info(directory)
+    files: list[ResultFile] = []
+    unreadable: list[Unreadable] = []
+    for root, filename, _ in iter_results_paths(str(directory)):
+        try:
+            files.append(load_result_file(Path(root) / filename, name))
+        except UnreadableResults as error:
+            unreadable.append(error.unreadable)
+    return MachineResults(
+        name=name,
+        info=info,
+        files=tuple(sorted(files, key=lambda f: f.path)),
+        unreadable=tuple(sorted(unreadable, key=lambda u: u.path)),
+    )
+
+
+def publishable(results_dir: Path) -> list[Unreadable]:
+    """Check that `asv publish` would not empty the site; the files it would leave out.
+
+    asv publish ignores a machine folder without a readable machine.json, and
+    unreadable results files, each with a warning, and then replaces html/ with
+    what is left: an empty site after a single lost machine.json.
+    """
+    left_out: list[Unreadable] = []
+    readable = 0
+    for name in list_machines(results_dir):
+        machine = load_machine(results_dir, name)
+        readable += len(machine.files)
+        left_out += machine.unreadable
+    if readable == 0:
+        detail = f" ({'; '.join(u.line() for u in left_out)})" if left_out else ""
+        raise UserError(
+            f"no readable asv results in {results_dir}{detail}: publishing would leave an empty "
+            f"site, so html/ is kept as it is; produce results with `{RUN_HINT} RANGE`"
+        )
+    return left_out
+
+
+class UnreadableResults(UserError):
+    """A results file asv cannot load."""
+
+    def __init__(self, unreadable: Unreadable) -> None:
+        super().__init__(unreadable.line())
+        self.unreadable = unreadable
 
 
 def load_result_file(path: Path, machine: str) -> ResultFile:
@@ -358,12 +443,9 @@ def load_result_file(path: Path, machine: str) -> ResultFile:
     try:
         results = Results.load(str(path), machine_name=machine)
     except (util.UserError, ValueError, KeyError, TypeError, AttributeError, OSError) as error:
-        raise UserError(
-            f"unreadable asv results file {path}: {_reason(error)}; fix or delete it "
-            "(asv itself would skip it with a warning)"
-        ) from None
+        raise UnreadableResults(Unreadable(path, _reason(error))) from None
     if not isinstance(results.commit_hash, str) or not isinstance(results.env_name, str):
-        raise UserError(f"unreadable asv results file {path}: no commit hash or env name")
+        raise UnreadableResults(Unreadable(path, "no commit hash or env name"))
     return ResultFile(path=path, results=results)
 
 
@@ -408,7 +490,11 @@ def select_commit(
                 f"no results of environment {env!r} on machine {machine.name} "
                 f"(environments there: {', '.join(envs) or 'none'})"
             )
+    if requested is not None:
+        _refuse_unreadable(machine, files, requested, resolve)
     if not files:
+        if machine.unreadable:
+            raise UserError("; ".join(u.line() for u in machine.unreadable))
         raise UserError(
             f"no results on machine {machine.name} yet: produce them with "
             f"`{RUN_HINT} --machine {machine.name}`"
@@ -424,6 +510,25 @@ def select_commit(
             f"({', '.join(sorted(f.env_name for f in chosen))}): pick one with --env NAME"
         )
     return CommitResults(machine=machine, file=chosen[0])
+
+
+def _refuse_unreadable(
+    machine: MachineResults, files: list[ResultFile], requested: str, resolve: Any
+) -> None:
+    """The requested commit's figures are in an unreadable file: say so, not 'no results'."""
+    lowered = requested.lower()
+    full = resolve(requested) if resolve is not None else None
+    wanted = [w for w in (lowered if _is_hex(lowered) else "", (full or "").lower()) if w]
+    for unreadable in machine.unreadable:
+        prefix = unreadable.commit_prefix
+        hit = any(w.startswith(prefix) or prefix.startswith(w) for w in wanted if len(w) >= 4)
+        readable = any(f.commit_hash.lower().startswith(prefix) for f in files)
+        if hit and not readable:
+            raise UserError(unreadable.line())
+
+
+def _is_hex(text: str) -> bool:
+    return bool(text) and all(c in "0123456789abcdef" for c in text)
 
 
 def _match_commit(files: list[ResultFile], requested: str, resolve: Any, machine: str) -> str:

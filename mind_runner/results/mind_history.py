@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from mind_runner.results.mirror import mismatch
+
 
 class MindHistory:
     """MIND's git history through asv's repo API, used only where it is already on disk.
@@ -35,6 +37,13 @@ class MindHistory:
                 None,
                 f"MIND's repository {repo_url} is not on disk and asv has no mirror at "
                 f"{local.project}: set MIND_REPO to a local clone",
+            )
+        problem = mismatch(conf, config_dir)
+        if problem is not None:
+            return cls(
+                None,
+                f"{problem} (the next `python -m mind_runner run` sets it aside): "
+                "set MIND_REPO to a local clone",
             )
         try:
             return cls(get_repo(local), None)
