@@ -29,6 +29,9 @@ FIGURES = (
 BENCH = ["--bench", "track_autodiff_instructions|track_gradient_ir_instructions"]
 ONCE = ["-a", "repeat=1", "-a", "rounds=1", "-a", "warmup_time=0"]
 
+# Real asv runs over a fixture history: minutes, and cargo builds.
+pytestmark = [pytest.mark.slow, pytest.mark.cargo]
+
 
 @dataclass(frozen=True)
 class Runs:
