@@ -115,7 +115,8 @@ def test_a_build_stopped_by_asvs_install_timeout_is_a_fault_of_the_machine(
 ) -> None:
     """asv stops a build past install_timeout with SIGTERM to its process group."""
     source = write_crate(tmp_path / "src", "autodiff = []\n")
-    cargo = stand_in_cargo(tmp_path, "exec sleep 60")
+    started = tmp_path / "cargo-started"
+    cargo = stand_in_cargo(tmp_path, f"touch {started}; exec sleep 60")
     log = tmp_path / "run.jsonl"
     process = subprocess.Popen(
         [sys.executable, "-m", "mind_runner", *build_args(tmp_path, source)],
@@ -125,7 +126,11 @@ def test_a_build_stopped_by_asvs_install_timeout_is_a_fault_of_the_machine(
         text=True,
         start_new_session=True,
     )
-    time.sleep(2)
+    # Stop it once cargo runs, as asv would: wait for the stand-in to say it started.
+    deadline = time.monotonic() + 60
+    while not started.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert started.exists(), "the build hook never started cargo"
     os.killpg(process.pid, signal.SIGTERM)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 1
