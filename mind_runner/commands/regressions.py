@@ -23,7 +23,6 @@ from mind_runner.regressions.asv_findings import load_steps
 from mind_runner.regressions.detector import SeriesSteps, describe
 from mind_runner.regressions.history import (
     History,
-    default_rule,
     detect_history,
     git_history,
     is_exact,
@@ -61,26 +60,20 @@ def exact_steps(
     results_dir: Path,
     machines: Sequence[str],
     order: list[str] | None,
-    records: Mapping[str, BuildRecord] | None = None,
-    thresholds: Mapping[str, float] | None = None,
+    records: Mapping[str, BuildRecord],
+    thresholds: Mapping[str, float],
 ) -> list[MachineSteps]:
     """Each machine's steps, under asv.conf.json's `regressions_thresholds`; a step whose
     range holds a change of the crates MIND was built with (results/builds/) says so:
     the step may not be MIND's own."""
-    rule_for = rules_from_thresholds(thresholds) if thresholds is not None else default_rule
+    rule_for = rules_from_thresholds(thresholds)
     found = []
     for machine in machines:
         for history in load_histories(results_dir, machine, order):
-            changed = [
-                change.commit
-                for change in dependency_changes(records or {}, history.history or history.commits)
-            ]
-            found.append(
-                MachineSteps(
-                    history,
-                    tuple(detect_history(history, rule_for, dependency_changes=changed)),
-                )
-            )
+            along = history.history or history.commits
+            changed = [change.commit for change in dependency_changes(records, along)]
+            steps = detect_history(history, rule_for, dependency_changes=changed)
+            found.append(MachineSteps(history, tuple(steps)))
     return found
 
 

@@ -50,11 +50,16 @@ class BoundedRun:
 
     def misbehaved(self) -> str | None:
         """A hang, runaway output or a crash by signal; None for a normal exit."""
-        if self.stopped is not None:
-            return self.stopped
-        if self.exit_code < 0:
-            return f"crashed ({signal_name(-self.exit_code)})"
-        return None
+        return misbehaviour(self.exit_code, self.stopped)
+
+
+def misbehaviour(exit_code: int, stopped: str | None) -> str | None:
+    """Why a command's end was not its own (cut short, or killed by a signal), or None."""
+    if stopped is not None:
+        return stopped
+    if exit_code < 0:
+        return f"crashed ({signal_name(-exit_code)})"
+    return None
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

@@ -28,7 +28,13 @@ from enum import Enum
 from pathlib import Path
 
 from mind_runner.hooks.manifest import BuildManifest, CorruptManifest
-from mind_runner.measure.bounded import MEBIBYTE, TimedOut, run_bounded, run_timed, signal_name
+from mind_runner.measure.bounded import (
+    MEBIBYTE,
+    TimedOut,
+    misbehaviour,
+    run_bounded,
+    run_timed,
+)
 from mind_runner.measure.environment import FIXED_ENVIRONMENT, at_fixed_path
 from mind_runner.mind.correctness import Correctness
 from mind_runner.mind.dialects import DIALECTS
@@ -112,11 +118,7 @@ class MindRun:
 
     def misbehaved(self) -> str | None:
         """A hang, endless output or a crash by a signal: a failure, never a skip."""
-        if self.stopped is not None:
-            return self.stopped
-        if self.exit_code < 0:
-            return f"crashed ({signal_name(-self.exit_code)})"
-        return None
+        return misbehaviour(self.exit_code, self.stopped)
 
     def failure(self) -> str | None:
         """Why this run is not a usable result, or None when it is."""
