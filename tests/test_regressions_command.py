@@ -178,3 +178,17 @@ def test_thresholds_are_asv_conf_jsons_regressions_thresholds(tmp_path: Path) ->
     assert AUTODIFF not in completed.stdout  # +0.5 %: under counts' 1 %
     (machine,) = json.loads((root / "html" / "steps.json").read_text())["machines"]
     assert [step["threshold"] for step in machine["steps"]] == [0.0005]
+
+
+def test_a_threshold_that_is_not_a_number_is_named(tmp_path: Path) -> None:
+    root = project_with(tmp_path, [(40_000, 61_000), (40_000, 64_000)])
+    config = root / "asv.conf.json"
+    config.write_text(
+        config.read_text().replace(
+            '"regressions_thresholds": {', '"regressions_thresholds": {"x": "ten",', 1
+        )
+    )
+    completed = regressions(root)
+    assert completed.returncode == 1 and completed.stdout == ""
+    (line,) = completed.stderr.splitlines()
+    assert "regressions_thresholds cannot be read" in line and "a number" in line

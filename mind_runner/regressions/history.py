@@ -62,7 +62,13 @@ def rules_from_thresholds(thresholds: Mapping[str, float]) -> Callable[[str], Ru
     largest threshold whose pattern `re.match`es the benchmark's name, 5 % if none does.
     One setting then governs both detectors: a correctness count's 0.0005 makes
     1000 -> 1001 incorrect gradients a step here too."""
-    patterns = [(re.compile(pattern), float(value)) for pattern, value in thresholds.items()]
+    try:
+        patterns = [(re.compile(pattern), float(value)) for pattern, value in thresholds.items()]
+    except (re.error, TypeError, ValueError) as error:
+        raise UserError(
+            f"asv.conf.json's regressions_thresholds cannot be read ({error}): each entry "
+            'must be a regular expression and a number, e.g. ".*\\.time_": 0.10'
+        ) from None
 
     def rule_for(benchmark: str) -> Rule:
         matching = [value for pattern, value in patterns if pattern.match(benchmark)]
