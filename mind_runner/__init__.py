@@ -4,7 +4,8 @@ Code map (dependencies point down this list, never up; a test checks it):
 
 - `commands/`: one module per `python -m mind_runner` verb, `cli` (the parser),
   `config` (asv.conf.json, MIND_REPO and every path derived from them) and
-  `worker_dir` (one parallel worker's own asv folders, for `backfill`).
+  `worker_dir` (one parallel worker's own asv folders, for `backfill`),
+  `machine_file` (asv's machine file, replaced whole for parallel asv commands).
 - `site/`: the published site made to work offline.
 - `report/`: the seed's comparison: figures read (`measures`), modelled, rendered.
 - `regressions/`: the steps in the history, as asv found them.

@@ -1,9 +1,10 @@
 """Run asv's own commands with this project's configuration applied.
 
 What is added to asv is the configuration of `commands.config` (the MIND_REPO
-override), one-line errors, and, around a command that builds and measures
-MIND, the preflight checks (`commands.preflight`), the run log and the guard
-over asv's results (`commands.guard`), and a closing line per fault or fact.
+override), one-line errors, a machine file replaced whole (`commands.machine_file`)
+and, around a command that builds and measures MIND, the preflight checks
+(`commands.preflight`), the run log and the guard over asv's results
+(`commands.guard`), and a closing line per fault or fact.
 Everything else is asv's parser and asv's command classes, called the way
 `asv` itself calls them.
 """
@@ -22,6 +23,7 @@ from typing import Any
 
 from mind_runner.commands.config import CONFIG_PATH, load_config
 from mind_runner.commands.guard import guarded, summary
+from mind_runner.commands.machine_file import machine_file_replaced_whole
 from mind_runner.commands.preflight import preflight
 from mind_runner.util.errors import UserError
 from mind_runner.util.layout import RUN_LOG_DIR, SAVING_DIR
@@ -81,6 +83,15 @@ def asv_main(
 ) -> int:
     """`asv ARGV...`, as asv's own entry point runs it, but with MIND_REPO honoured;
     `adjust` may change the parsed arguments first."""
+    with machine_file_replaced_whole():  # workers started together read it as asv writes it
+        return _asv_main(argv, config_path, adjust)
+
+
+def _asv_main(
+    argv: list[str],
+    config_path: Path,
+    adjust: Callable[[argparse.Namespace], None] | None,
+) -> int:
     from asv.console import log
     from asv.plugin_manager import plugin_manager
 
