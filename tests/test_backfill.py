@@ -42,6 +42,8 @@ class Runs:
     commits: tuple[str, ...]
     backfill: subprocess.CompletedProcess[str]
     seconds: dict[str, float]
+    # Right after the backfill: per shard, its commits and the commit of the lock it carries.
+    shards: dict[str, tuple[list[str], str]]
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +68,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     seconds["backfill, 2 shards"] = time.monotonic() - started
     print("\n" + "; ".join(f"{what}: {s:.0f} s" for what, s in seconds.items()))
     print(backfill.stdout)
+    folder = sharded.root / ".asv" / "backfill"
+    shards = {
+        path.stem: (path.read_text().split(), carried_commit(folder / path.stem / "cargo-lock"))
+        for path in sorted(folder.glob("shard-*.txt"))
+    }
     yield Runs(
         base,
         sequential,
@@ -74,7 +81,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
         tuple(history.by_label(label).sha for label in labels),
         backfill,
         seconds,
+        shards,
     )
+
+
+def carried_commit(lock_dir: Path) -> str:
+    """The commit whose build resolved the Cargo.lock carried in `lock_dir`."""
+    return (lock_dir / "commit").read_text().strip()
 
 
 def figures(project: Project) -> dict[str, dict[str, Values]]:
@@ -105,6 +118,15 @@ def test_two_shards_ran_in_parallel_on_their_own_folders(runs: Runs) -> None:
         assert f"{shard}: 2 commit(s), worker dir" in out
         assert (runs.sharded.root / ".asv" / "backfill" / shard / "cargo-target").is_dir()
     assert runs.backfill.returncode == 2  # asv run: the broken commit failed to build
+
+
+def test_each_shard_carried_its_own_lock_and_the_last_one_is_carried_on(runs: Runs) -> None:
+    # One shared lock would let a worker carry the other worker's commit.
+    for commits, carried in runs.shards.values():
+        assert carried in commits
+    last_commits, last_carried = runs.shards["shard-02"]
+    assert last_commits == [c for c in reversed(runs.commits) if c in last_commits]  # asv order
+    assert carried_commit(runs.sharded.root / ".asv" / "cargo-lock") == last_carried
 
 
 def test_every_commit_once_with_the_same_counts_as_a_sequential_run(runs: Runs) -> None:

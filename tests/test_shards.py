@@ -50,7 +50,7 @@ def test_a_relative_hashfile_is_the_callers(
     assert absolute_hashfile("main~3..main") == "main~3..main"
 
 
-def test_a_worker_dir_moves_env_results_site_and_target_dir(
+def test_a_worker_dir_moves_env_results_site_target_dir_and_carried_lock(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     worker = tmp_path / "odd{name}"
@@ -63,9 +63,9 @@ def test_a_worker_dir_moves_env_results_site_and_target_dir(
     )
     (build,) = conf.build_command
     # asv formats the command: braces in the path come out single.
-    assert f"--target-dir {worker}/cargo-target " in build.format(
-        conf_dir="/project", build_dir="b", commit="c", build_cache_dir="d"
-    )
+    formatted = build.format(conf_dir="/project", build_dir="b", commit="c", build_cache_dir="d")
+    assert f"--target-dir {worker}/cargo-target " in formatted
+    assert f"--lock-dir {worker}/cargo-lock " in formatted  # each worker carries its own lock
     assert "{conf_dir}/.asv/build-logs" in build  # build logs stay shared
 
 

@@ -3,12 +3,14 @@
 The same plan as on a CI matrix (`commands.shard`, `commands.merge`), with the
 workers as local processes: each is the plain `asv run HASHFILE:shard` in its own
 worker dir (`commands.worker_dir`: asv env, results, cargo target dir), so the
-workers never share a checkout or wait on each other's cargo lock. MIND is fetched
-once, here, and the workers run with `--no-pull` (concurrent fetches into one
-mirror fail on git's locks). Commits that already have results for the machine are
-left out of the plan, so running the same backfill again after a worker failed half
-way runs only what is missing; inside a worker, `--skip-existing-commits` keeps what
-it measured before an interruption.
+workers never share a checkout or wait on each other's cargo lock. Each worker's
+builds start from the Cargo.lock carried when the backfill started, and the last
+shard's carried lock (the last build in asv's order) is carried on afterwards, as
+after a sequential run. MIND is fetched once, here, and the workers run with
+`--no-pull` (concurrent fetches into one mirror fail on git's locks). Commits that
+already have results for the machine are left out of the plan, so running the same
+backfill again after a worker failed half way runs only what is missing; inside a
+worker, `--skip-existing-commits` keeps what it measured before an interruption.
 
 Wall times measured this way share the machine with the other workers' builds and
 benchmarks: only counts (instructions, IR sizes) are as good as a sequential run's.
@@ -17,6 +19,7 @@ benchmarks: only counts (instructions, IR sizes) are as good as a sequential run
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -30,8 +33,9 @@ from mind_runner.commands.config import CONFIG_PATH, results_dir
 from mind_runner.commands.guard import HARNESS_FAULT_STATUS
 from mind_runner.commands.merge import MACHINE_FILE, merge
 from mind_runner.commands.shard import SHARD_PREFIX, range_commits, split, write_shards
-from mind_runner.commands.worker_dir import WORKER_DIR_VARIABLE
-from mind_runner.util.layout import BACKFILL_DIR
+from mind_runner.commands.worker_dir import WORKER_DIR_VARIABLE, WORKER_LOCK_DIR
+from mind_runner.hooks.lockfile import copy_carried
+from mind_runner.util.layout import BACKFILL_DIR, CARGO_LOCK_DIR
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,10 @@ class Worker:
     def results_dir(self) -> Path:
         return self.folder / "results"
 
+    @property
+    def lock_dir(self) -> Path:
+        return self.folder / WORKER_LOCK_DIR
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -81,6 +89,14 @@ def plan(commits: Sequence[str], shards: int, folder: Path) -> list[Worker]:
     slices = split(commits, shards)
     paths = write_shards(slices, folder)
     return [Worker(path, tuple(c)) for path, c in zip(paths, slices, strict=True)]
+
+
+def start_locks(workers: Sequence[Worker], carried: Path) -> None:
+    """Every worker starts from the lock carried now (a rerun's workers too: its plan
+    gives a worker other commits than before)."""
+    for worker in workers:
+        shutil.rmtree(worker.lock_dir, ignore_errors=True)
+        copy_carried(carried, worker.lock_dir)
 
 
 def worker_command(worker: Worker, machine: str, asv_args: Sequence[str]) -> list[str]:
@@ -126,7 +142,7 @@ def backfill(
     from asv.machine import Machine
 
     name = machine or Machine.get_unique_machine_name()
-    ensure_machine(name)  # once, here: the workers would all write ~/.asv-machine.json
+    ensure_machine(name)  # once, here, so that the workers all find it described
     destination = results_dir(config_path)
     commits = range_commits(range_spec, pull="--no-pull" not in asv_args, config_path=config_path)
     done = measured_commits(destination, name)
@@ -142,6 +158,8 @@ def backfill(
     print(f"{len(missing)} commit(s) in {len(workers)} worker(s), machine {name}:")
     for worker in workers:
         print(f"  {worker.name}: {len(worker.commits)} commit(s), worker dir {worker.folder}")
+    carried = config_path.parent / CARGO_LOCK_DIR
+    start_locks(workers, carried)
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=len(workers)) as pool:
         outcomes = list(
@@ -151,6 +169,7 @@ def backfill(
             )
         )
     print(f"all workers done after {time.monotonic() - started:.0f} s")
+    copy_carried(workers[-1].lock_dir, carried)
     with_results = [o.worker.results_dir for o in outcomes if _has_results(o.worker)]
     if with_results:
         merge(with_results, destination)

@@ -131,6 +131,17 @@ def carry_forward(lock: Path, commit: str, carried_dir: Path) -> None:
     write_atomically(carried_dir / CARRIED_FROM_NAME, commit + "\n")
 
 
+def copy_carried(from_dir: Path, to_dir: Path) -> bool:
+    """The lock carried in `from_dir`, and its commit, carried in `to_dir` too (each file
+    replaced whole); False if `from_dir` carries none."""
+    if not (from_dir / LOCK_NAME).is_file():
+        return False
+    for name in (LOCK_NAME, CARRIED_FROM_NAME):
+        if (from_dir / name).is_file():
+            write_atomically(to_dir / name, (from_dir / name).read_text())
+    return True
+
+
 def load_records(directory: Path) -> dict[str, BuildRecord]:
     """Every record in `directory` (results/builds/), by commit."""
     if not directory.is_dir():
