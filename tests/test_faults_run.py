@@ -7,6 +7,7 @@ build ...` in a subprocess) against tiny crates and stand-in cargos.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -20,6 +21,7 @@ import pytest
 from mind_runner.commands import cli
 from mind_runner.commands.asv_command import _raise_for_nothing_selected
 from mind_runner.commands.preflight import preflight
+from mind_runner.commands.shard import range_commits
 from mind_runner.hooks.manifest import BINARIES, BuildManifest
 from mind_runner.results.mirror import kept_mirror, mismatch, refresh_mirror
 from mind_runner.util import run_log
@@ -298,6 +300,25 @@ def test_another_mind_repo_never_reuses_the_first_ones_mirror(tmp_path: Path) ->
     assert line is not None and line.endswith("put back the mirror of it kept there")
     assert mismatch(conf, project) is None
     assert kept_mirror(project, second).is_dir()
+
+
+def test_shard_and_backfill_list_the_commits_of_the_repository_configured_now(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = git_repository(tmp_path / "upstream", "upstream")
+    second = git_repository(tmp_path / "fork", "fork")
+    project = tmp_path / "project"
+    project.mkdir()
+    config = project / "asv.conf.json"
+    config.write_text(json.dumps({"version": 1, "project": "mind", "repo": first, "dvcs": "git"}))
+    mirror_of(first, project / "mind")  # an earlier run's
+    monkeypatch.setenv("MIND_REPO", second)
+    fork = subprocess.run(
+        ["git", "-C", str(tmp_path / "fork"), "rev-parse", "HEAD"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert range_commits("main", config_path=config) == [fork]
+    assert f"moved that mirror to {kept_mirror(project, first)}" in capsys.readouterr().err
 
 
 def test_a_local_repository_needs_no_mirror(tmp_path: Path) -> None:

@@ -11,11 +11,13 @@ stay incremental. Sizes differ by at most one commit.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from mind_runner.commands.asv_command import in_config_dir
 from mind_runner.commands.config import CONFIG_PATH, load_config
+from mind_runner.results.mirror import refresh_mirror
 from mind_runner.util.errors import UserError
 from mind_runner.util.files import write_atomically
 
@@ -43,12 +45,18 @@ def split(commits: Sequence[str], shards: int) -> list[list[str]]:
 def range_commits(
     range_spec: str, *, pull: bool = True, config_path: Path = CONFIG_PATH
 ) -> list[str]:
-    """The full hashes `asv run RANGE` would measure, in the order it measures them."""
+    """The full hashes `asv run RANGE` would measure, in the order it measures them (of
+    the repository configured now: a mirror of another one is moved aside first, as
+    before every asv run, or the plan would list that one's commits)."""
     from asv.plugins.git import Git  # noqa: F401  (registers asv's git plugin for get_repo)
     from asv.repo import get_repo
 
     with in_config_dir(config_path):
-        repo = get_repo(load_config(config_path))
+        conf = load_config(config_path)
+        moved = refresh_mirror(conf, config_path.parent)
+        if moved is not None:
+            print(f"mind_runner: {moved}", file=sys.stderr)
+        repo = get_repo(conf)
         if pull:
             repo.pull()
         commits = [str(commit) for commit in repo.get_hashes_from_range(range_spec)]
