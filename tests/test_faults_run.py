@@ -237,7 +237,6 @@ def test_preflight_stops_a_run_without_cargo_before_asv_starts(tmp_path: Path) -
     project = copy_project(tmp_path / "project")
     (tmp_path / "mind").mkdir()
     subprocess.run(["git", "init", "-q", str(tmp_path / "mind")], check=True)
-    started = time.monotonic()
     completed = subprocess.run(
         [sys.executable, "-m", "mind_runner", "run", "--machine", "m", "--bench", "x"],
         cwd=project,
@@ -256,7 +255,6 @@ def test_preflight_stops_a_run_without_cargo_before_asv_starts(tmp_path: Path) -
         "mind_runner: /nonexistent/cargo not found: install Rust (rustup), or set "
         "CARGO=/path/to/cargo\n"
     )
-    assert time.monotonic() - started < 30
     assert not (project / "results").exists() and not (project / ".asv" / "env").exists()
 
 
