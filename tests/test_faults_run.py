@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -117,8 +117,12 @@ def test_a_build_stopped_by_asvs_install_timeout_is_a_fault_of_the_machine(
 ) -> None:
     """asv stops a build past install_timeout with SIGTERM to its process group."""
     source = write_crate(tmp_path / "src", "autodiff = []\n")
+    # The stand-in says it started through a FIFO; opened without blocking, the FIFO turns
+    # readable only when it writes (Linux reports no hang-up before a first writer).
     started = tmp_path / "cargo-started"
-    cargo = stand_in_cargo(tmp_path, f"touch {started}; exec sleep 60")
+    os.mkfifo(started)
+    listening = os.open(started, os.O_RDONLY | os.O_NONBLOCK)
+    cargo = stand_in_cargo(tmp_path, f"echo started > {started}; exec sleep 60")
     log = tmp_path / "run.jsonl"
     process = subprocess.Popen(
         [sys.executable, "-m", "mind_runner", *build_args(tmp_path, source)],
@@ -129,10 +133,10 @@ def test_a_build_stopped_by_asvs_install_timeout_is_a_fault_of_the_machine(
         start_new_session=True,
     )
     # Stop it once cargo runs, as asv would: wait for the stand-in to say it started.
-    deadline = time.monotonic() + 60
-    while not started.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert started.exists(), "the build hook never started cargo"
+    said, _, _ = select.select([listening], [], [], 60.0)
+    message = os.read(listening, 64) if said else b""
+    os.close(listening)
+    assert message == b"started\n", "the build hook never started cargo"
     os.killpg(process.pid, signal.SIGTERM)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 1
