@@ -21,8 +21,6 @@ At the end, `summary` turns the run log into one line per fault or fact.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ from typing import Any
 
 from mind_runner.results.kept import keep_earlier
 from mind_runner.util.errors import UserError
+from mind_runner.util.files import replaced_from_staging
 from mind_runner.util.run_log import RUN_LOG_VARIABLE, Entry, Kind, read, record
 
 HARNESS_FAULT_STATUS = 3
@@ -104,22 +103,14 @@ class Guard:
                 self.kept.append(commit)
             if earlier is None and not list(results.get_all_result_keys()):
                 return  # nothing measured, nothing before: no file rather than a file of faults
-        self.scratch.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=self.scratch))
         try:
-            real(results, str(staging))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.replace(staging / relative, path)
-            except OSError:
-                shutil.move(staging / relative, path)  # results/ on another file system
+            with replaced_from_staging(path, self.scratch, relative) as staging:
+                real(results, str(staging))
         except OSError as error:
             raise UserError(
                 f"could not save the results of MIND {commit[:8]} to {path} ({error.strerror}): "
                 "free disk space and run again; results saved before are intact"
             ) from None
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
 
 
 @contextmanager

@@ -6,7 +6,7 @@ then read it while the other is writing it: on CI one worker stopped at once,
 exit 1 after 0 s, and two processes each loading 300 times here met asv's
 "Error parsing JSON in file" on the first try. For the duration of one
 asv command run by mind_runner, asv's own save writes a copy beside the file, which then
-replaces it (`os.replace`), the way `commands.guard` writes asv's results.
+replaces it, the way `commands.guard` writes asv's results (`util.files`).
 
 Two workers saving at once each replace the whole file; the last one wins.
 They save the same machine with the same description, so nothing is lost.
@@ -14,13 +14,13 @@ They save the same machine with the same description, so nothing is lost.
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from mind_runner.util.files import replaced_from_staging
 
 
 @contextmanager
@@ -33,20 +33,10 @@ def machine_file_replaced_whole() -> Iterator[None]:
 
     def save(cls: Any, machine_name: str, machine_info: Any, _path: str | None = None) -> None:
         path = Path(_path or cls.get_machine_file_path())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(handle)
-        staging = Path(name)
-        try:
+        with replaced_from_staging(path, path.parent, path.name) as staging:
             if path.is_file():
-                shutil.copyfile(path, staging)  # asv's save adds to what the file holds
-            else:
-                staging.unlink()
-            asv_save(machine_name, machine_info, _path=str(staging))
-            os.replace(staging, path)
-        finally:
-            with suppress(FileNotFoundError):
-                staging.unlink()
+                shutil.copyfile(path, staging / path.name)  # asv's save adds to what it holds
+            asv_save(machine_name, machine_info, _path=str(staging / path.name))
 
     MachineCollection.save = classmethod(save)
     try:
