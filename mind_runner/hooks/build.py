@@ -136,13 +136,6 @@ def _stopped_by_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _disk_fault(path: Path, error: OSError) -> MachineFault:
-    return MachineFault(
-        f"cannot write {path} ({error.strerror})",
-        "free disk space (or fix permissions) and run again",
-    )
-
-
 def build(request: BuildRequest) -> BuildManifest:
     """Run cargo; on success fill the cache dir with binaries, log and manifest."""
     declared = declared_features(request.source)
@@ -182,7 +175,7 @@ def build(request: BuildRequest) -> BuildManifest:
             f"and run again; build log: {log_path}",
         ) from None
     except OSError as error:
-        raise _disk_fault(Path(error.filename or log_path), error) from None
+        raise MachineFault.unwritable(f"cannot write {error.filename or log_path}", error) from None
     seconds = time.perf_counter() - started
     if completed.returncode != 0:
         _raise_for_failed_build(request.commit, completed.returncode, log_path)
@@ -212,7 +205,9 @@ def build(request: BuildRequest) -> BuildManifest:
     except OSError as error:
         # Half an entry must not stay: asv would reuse it.
         shutil.rmtree(request.cache_dir / "bin", ignore_errors=True)
-        raise _disk_fault(Path(error.filename or request.cache_dir), error) from None
+        raise MachineFault.unwritable(
+            f"cannot write {error.filename or request.cache_dir}", error
+        ) from None
     print(
         f"mind_runner: built MIND {short} with features [{', '.join(features)}] in {seconds:.2f} s"
         + (f"; {dependencies}" if dependencies else ""),

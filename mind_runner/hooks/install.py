@@ -35,9 +35,8 @@ def install(cache_dir: Path, env_dir: Path) -> None:
             shutil.copy2(cache_dir / "bin" / target.name, target)
     except OSError as error:
         uninstall(env_dir)
-        raise MachineFault(
-            f"cannot install MIND into {env_dir / 'bin'} ({error.strerror})",
-            "free disk space (or fix permissions) and run again",
+        raise MachineFault.unwritable(
+            f"cannot install MIND into {env_dir / 'bin'}", error
         ) from None
 
 

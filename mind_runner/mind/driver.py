@@ -56,6 +56,8 @@ from mind_runner.util.text import first_line
 # Instruction counts move with the program path's length: every program gets a fixed name.
 PROGRAM_DIR = Path(tempfile.gettempdir()) / "mind-autodiff-bench"
 PREPARATION_DIR = PROGRAM_DIR / "prepared"
+ROOM = f"space in {PROGRAM_DIR.parent}"
+"""What to free when a program or `mindc` cannot be written there."""
 
 TIMEOUT_VARIABLE = "MIND_BENCH_MINDC_TIMEOUT"
 """Seconds one `mindc` call may take (default DEFAULT_TIMEOUT_S)."""
@@ -330,10 +332,7 @@ def _at_fixed_path(mindc: Path) -> Path:
         return at_fixed_path(mindc, PROGRAM_DIR / "bin")
     except OSError as error:
         raise record_fault(
-            MachineFault(
-                f"cannot copy {mindc} to {PROGRAM_DIR / 'bin'} ({error.strerror})",
-                f"free space in {PROGRAM_DIR.parent} (or fix permissions) and run again",
-            )
+            MachineFault.unwritable(f"cannot copy {mindc} to {PROGRAM_DIR / 'bin'}", error, ROOM)
         ) from None
 
 
@@ -344,12 +343,7 @@ def write_program(file_name: str, text: str) -> Path:
         if not path.is_file() or path.read_text() != text:
             write_atomically(path, text)
     except OSError as error:
-        raise record_fault(
-            MachineFault(
-                f"cannot write {path} ({error.strerror})",
-                f"free space in {PROGRAM_DIR.parent} (or fix permissions) and run again",
-            )
-        ) from None
+        raise record_fault(MachineFault.unwritable(f"cannot write {path}", error, ROOM)) from None
     return path
 
 

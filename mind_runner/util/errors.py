@@ -1,5 +1,7 @@
 """The exception types the command line turns into a one-line message."""
 
+from __future__ import annotations
+
 
 class UserError(Exception):
     """Something the user can fix; its message says what to do."""
@@ -17,3 +19,10 @@ class MachineFault(UserError):
         super().__init__(f"{what}: {remedy}")
         self.what = what
         self.remedy = remedy
+
+    @classmethod
+    def unwritable(cls, action: str, error: OSError, room: str = "disk space") -> MachineFault:
+        """`action` ("cannot write PATH") failed for want of `room` or of permissions."""
+        return cls(
+            f"{action} ({error.strerror})", f"free {room} (or fix permissions) and run again"
+        )
