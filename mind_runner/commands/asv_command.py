@@ -195,7 +195,7 @@ def _builds(args: Any) -> bool:
 
 def no_benchmark_matches(bench: list[str] | None) -> str:
     """What to say when `--bench` selects no benchmark (asv's or `run`'s own check)."""
-    return _NOTHING_SELECTED["No benchmarks selected"].format(bench=" ".join(bench or []), range="")
+    return _NOTHING_SELECTED["No benchmarks selected"].format(bench=" ".join(bench or []))
 
 
 def _raise_for_nothing_selected(messages: list[str], args: Any) -> None:
