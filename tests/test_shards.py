@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 
 from mind_runner.commands.asv_command import absolute_hashfile
+from mind_runner.commands.backfill import plan, start_locks
 from mind_runner.commands.config import load_config
 from mind_runner.commands.machine_class import class_name
 from mind_runner.commands.merge import merge
 from mind_runner.commands.shard import split, write_shards
 from mind_runner.commands.worker_dir import WORKER_DIR_VARIABLE, apply_worker_dir
-from mind_runner.util.errors import UserError
+from mind_runner.util.errors import MachineFault, UserError
 
 COMMITS = [f"{n:02d}" * 20 for n in range(10, 0, -1)]  # newest first, as asv lists them
 
@@ -67,6 +68,35 @@ def test_a_worker_dir_moves_env_results_site_target_dir_and_carried_lock(
     assert f"--target-dir {worker}/cargo-target " in formatted
     assert f"--lock-dir {worker}/cargo-lock " in formatted  # each worker carries its own lock
     assert "{conf_dir}/.asv/build-logs" in build  # build logs stay shared
+
+
+def test_every_worker_starts_from_the_lock_carried_now(tmp_path: Path) -> None:
+    carried = tmp_path / "cargo-lock"
+    carried.mkdir()
+    (carried / "Cargo.lock").write_text("version = 3\n")
+    (carried / "commit").write_text(COMMITS[0] + "\n")
+    first, second = plan(COMMITS, 2, tmp_path / "backfill")
+    # An earlier plan left another lock in the first worker's folder.
+    (first.lock_dir).mkdir(parents=True)
+    (first.lock_dir / "commit").write_text(COMMITS[2] + "\n")
+    start_locks([first, second], carried)
+    for worker in (first, second):
+        assert (worker.lock_dir / "Cargo.lock").read_text() == "version = 3\n"
+        assert (worker.lock_dir / "commit").read_text() == COMMITS[0] + "\n"
+
+
+def test_a_lock_that_cannot_be_carried_is_one_line_saying_what_to_do(tmp_path: Path) -> None:
+    carried = tmp_path / "cargo-lock"
+    carried.mkdir()
+    (carried / "Cargo.lock").write_text("version = 3\n")
+    (worker,) = plan(COMMITS[:1], 1, tmp_path / "backfill")
+    worker.folder.write_text("a file where the worker's folder should be")
+    with pytest.raises(MachineFault) as raised:
+        start_locks([worker], carried)
+    assert str(raised.value) == (
+        f"cannot carry {carried / 'Cargo.lock'} to {worker.lock_dir} (Not a directory): "
+        "free disk space (or fix permissions) and run again"
+    )
 
 
 def test_a_build_command_without_the_target_dir_is_refused(tmp_path: Path) -> None:

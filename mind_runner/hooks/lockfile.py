@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from mind_runner.util.errors import UserError
+from mind_runner.util.errors import MachineFault, UserError
 from mind_runner.util.files import write_atomically
 
 LOCK_NAME = "Cargo.lock"
@@ -136,9 +136,13 @@ def copy_carried(from_dir: Path, to_dir: Path) -> bool:
     replaced whole); False if `from_dir` carries none."""
     if not (from_dir / LOCK_NAME).is_file():
         return False
-    for name in (LOCK_NAME, CARRIED_FROM_NAME):
-        if (from_dir / name).is_file():
-            write_atomically(to_dir / name, (from_dir / name).read_text())
+    try:
+        for name in (LOCK_NAME, CARRIED_FROM_NAME):
+            if (from_dir / name).is_file():
+                write_atomically(to_dir / name, (from_dir / name).read_text())
+    except OSError as error:
+        where = f"cannot carry {from_dir / LOCK_NAME} to {to_dir}"
+        raise MachineFault.unwritable(where, error) from None
     return True
 
 
