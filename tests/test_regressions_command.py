@@ -192,3 +192,81 @@ def test_a_threshold_that_is_not_a_number_is_named(tmp_path: Path) -> None:
     assert completed.returncode == 1 and completed.stdout == ""
     (line,) = completed.stderr.splitlines()
     assert "regressions_thresholds cannot be read" in line and "a number" in line
+
+
+def _git(repo: Path, *args: str) -> str:
+    environment = {
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+        "PATH": os.environ["PATH"],
+    }
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], env=environment, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def test_a_measured_commit_on_a_merged_side_branch_is_listed_not_compared(
+    tmp_path: Path,
+) -> None:
+    """main: c0 - c1 - merge(side) - c3; side: s1 off c0. s1 has full results at another
+    level: comparing it with a first-parent neighbour would invent a step, so it is
+    listed under its machine as measured, not compared, in all three outputs."""
+    repo = tmp_path / "mind"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "c0")
+    _git(repo, "checkout", "-q", "-b", "side")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "s1")
+    side = _git(repo, "rev-parse", "HEAD")
+    _git(repo, "checkout", "-q", "main")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "c1")
+    _git(repo, "merge", "-q", "--no-ff", "-m", "merge side", "side")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "c3")
+    main_line = _git(repo, "rev-list", "--first-parent", "--reverse", "main").split()
+    assert side not in main_line and len(main_line) == 4
+
+    root = copy_project(tmp_path / "project")
+    results = root / "results"
+    levels = {main_line[0]: 61_000, side: 90_000, main_line[2]: 61_000, main_line[3]: 64_000}
+    for index, (commit, level) in enumerate(levels.items()):
+        write_result(
+            results,
+            commit,
+            DAY0 + index * DAY,
+            {AUTODIFF: per_model(40_000, level), AUTODIFF_SPREAD: per_model(0.0, 0.0)},
+        )
+    write_benchmarks_json(results, [AUTODIFF, AUTODIFF_SPREAD])
+    (root / "html").mkdir()
+    (root / "html" / "index.html").write_text(f"<html><ul>{NAV}</ul></html>")
+    environment = {**os.environ, "HOME": str(root), "MIND_REPO": str(repo)}
+    completed = subprocess.run(
+        [sys.executable, "-m", "mind_runner", "regressions", "--all"],
+        cwd=root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    assert "4 commits measured, ordered by git history" in completed.stdout
+    assert (
+        f"measured, not compared: {side[:8]} (not on the first-parent line of main)"
+        in completed.stdout
+    )
+    # Only the step along main: 61,000 -> 64,000 at c3; none at s1 or at the merge.
+    assert completed.stdout.count("(model=small_mlp): ") == 1
+    assert "regression +4.9 %" in completed.stdout
+
+    (machine,) = json.loads((root / "html" / "steps.json").read_text())["machines"]
+    assert machine["commits"] == [main_line[0], main_line[2], main_line[3]]
+    assert machine["measured_not_compared"] == [
+        {"commit": side, "reason": "not on the first-parent line of main"}
+    ]
+    assert [step["first_after"] for step in machine["steps"]] == [main_line[3]]
+    page = (root / "html" / "steps.html").read_text()
+    assert "4 commits measured" in page
+    assert f"measured, not compared: <code>{side[:8]}</code>" in page

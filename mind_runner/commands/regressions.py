@@ -22,6 +22,7 @@ from mind_runner.regressions.asv_findings import describe as describe_asv_step
 from mind_runner.regressions.asv_findings import load_steps
 from mind_runner.regressions.detector import SeriesSteps, describe
 from mind_runner.regressions.history import (
+    FirstParentLine,
     History,
     detect_history,
     git_history,
@@ -46,20 +47,20 @@ class MachineSteps:
     found: tuple[SeriesSteps, ...]
 
 
-def mind_commit_order(conf: Any, config_dir: Path) -> list[str] | None:
+def mind_commit_order(conf: Any, config_dir: Path) -> FirstParentLine | None:
     """MIND's first-parent history on disk (MIND_REPO, or asv's mirror), else None:
     without it commits are ordered by date and every step is a range to bisect."""
     for candidate in (Path(str(conf.repo)), config_dir / str(conf.project)):
         if (candidate / ".git").exists() or (candidate / "HEAD").is_file():
             branch = (conf.branches or ["main"])[0]
-            return git_history(candidate, branch)
+            return FirstParentLine(branch, tuple(git_history(candidate, branch)))
     return None
 
 
 def exact_steps(
     results_dir: Path,
     machines: Sequence[str],
-    order: list[str] | None,
+    order: FirstParentLine | None,
     records: Mapping[str, BuildRecord],
     thresholds: Mapping[str, float],
 ) -> list[MachineSteps]:
@@ -89,10 +90,16 @@ def render(found: list[MachineSteps], everything: bool, hash_length: int = 8) ->
             for step in (series.steps if everything else series.still_present)
         ]
         present += sum(len(series.still_present) for series in machine.found)
-        if shown:
+        not_compared = history.not_compared(hash_length)
+        if shown or not_compared:
             blocks.append(
-                f"machine {history.machine}, {history.env}: {len(history.commits)} commits "
-                f"measured, ordered by {history.ordered_by}"
+                "\n".join(
+                    [
+                        f"machine {history.machine}, {history.env}: {history.measured} commits "
+                        f"measured, ordered by {history.ordered_by}",
+                        *not_compared,
+                    ]
+                )
             )
             blocks += shown
     return "\n\n".join(blocks), present

@@ -100,14 +100,43 @@ class History:
     history: tuple[str, ...] | None
     commits: tuple[str, ...]  # the commits with a result file, in the order used
     series: tuple[Series, ...]
-    # Commits with a result file but not in the history given (e.g. not on main).
+    # Commits with a result file but not in the history given (e.g. on a merged side
+    # branch): measured, never compared, and said so (`not_compared`).
     unplaced: tuple[str, ...] = ()
     # The machine's results files asv cannot read: left out, each named with what to do.
     unreadable: tuple[str, ...] = ()
+    # The branch whose first-parent line `history` is.
+    branch: str = "main"
 
     @property
     def ordered_by(self) -> str:
         return "commit date" if self.history is None else "git history"
+
+    @property
+    def measured(self) -> int:
+        """Commits with results, compared or not."""
+        return len(self.commits) + len(self.unplaced)
+
+    def not_compared(self, hash_length: int = 8) -> list[str]:
+        """One line per measured commit the step detector cannot place.
+
+        A side-branch commit's tree lacks what main gained after the branch point and
+        has what main gets only at the merge, so a difference from any first-parent
+        neighbour is not one commit's doing: it is listed, never compared.
+        """
+        return [
+            f"measured, not compared: {commit[:hash_length]} (not on the first-parent "
+            f"line of {self.branch})"
+            for commit in self.unplaced
+        ]
+
+
+@dataclass(frozen=True)
+class FirstParentLine:
+    """MIND's history as the step detector walks it: one branch's first parents."""
+
+    branch: str
+    commits: tuple[str, ...]  # oldest first
 
 
 def git_history(repo: Path, branch: str = "main") -> list[str]:
@@ -128,14 +157,18 @@ def git_history(repo: Path, branch: str = "main") -> list[str]:
 def load_histories(
     results_dir: Path,
     machine: str,
-    history: Sequence[str] | None = None,
+    history: Sequence[str] | FirstParentLine | None = None,
     exact: Callable[[str], bool] = is_exact,
 ) -> list[History]:
     """One History per asv environment of `results_dir/machine`, exact figures only.
 
-    `history`: MIND's commits oldest first (see `git_history`); without it the
-    commits are ordered by the commit date asv stored in each result file.
+    `history`: MIND's commits oldest first (see `git_history`), or a FirstParentLine
+    that also names its branch; without it the commits are ordered by the commit date
+    asv stored in each result file.
     """
+    branch = "main"
+    if isinstance(history, FirstParentLine):
+        branch, history = history.branch, history.commits
     loaded = load_machine(results_dir, machine)
     names, units = _benchmark_info(results_dir)
     by_env: dict[str, list[ResultFile]] = {}
@@ -146,7 +179,9 @@ def load_histories(
         by_env[""] = []  # a History that says which files were left out
     return [
         dataclasses.replace(
-            _history(machine, env, files, history, names, units, exact), unreadable=unreadable
+            _history(machine, env, files, history, names, units, exact),
+            unreadable=unreadable,
+            branch=branch,
         )
         for env, files in sorted(by_env.items())
     ]

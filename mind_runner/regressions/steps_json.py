@@ -46,6 +46,12 @@ def step_json(series: SeriesSteps, step: Step) -> dict[str, Any]:
     }
 
 
+def _not_compared(history: History) -> list[dict[str, str]]:
+    """Measured commits off the first-parent line: listed, so none vanishes unsaid."""
+    reason = f"not on the first-parent line of {history.branch}"
+    return [{"commit": commit, "reason": reason} for commit in history.unplaced]
+
+
 def steps_document(found: Sequence[tuple[History, Sequence[SeriesSteps]]]) -> dict[str, Any]:
     return {
         "version": FORMAT_VERSION,
@@ -62,6 +68,7 @@ def steps_document(found: Sequence[tuple[History, Sequence[SeriesSteps]]]) -> di
                 "env": history.env,
                 "ordered_by": history.ordered_by,
                 "commits": list(history.commits),
+                "measured_not_compared": _not_compared(history),
                 "steps": [step_json(series, step) for series in steps for step in series.steps],
             }
             for history, steps in found

@@ -73,11 +73,19 @@ def render_page(document: Mapping[str, Any]) -> str:
     ]
     for machine in document["machines"]:
         steps = machine["steps"]
+        aside = machine.get("measured_not_compared", [])
         parts.append(
             f"<h2>{html.escape(machine['machine'])} ({html.escape(machine['env'])})</h2>"
-            f"<p>{len(machine['commits'])} commits measured, ordered by "
+            f"<p>{len(machine['commits']) + len(aside)} commits measured, ordered by "
             f"{html.escape(machine['ordered_by'])}; {len(steps)} steps.</p>"
         )
+        if aside:
+            items = "".join(
+                f"<li>measured, not compared: <code>{html.escape(entry['commit'][:8])}</code> "
+                f"({html.escape(entry['reason'])})</li>"
+                for entry in aside
+            )
+            parts.append(f"<ul class='not-compared'>{items}</ul>")
         if not steps:
             continue
         parts.append(
