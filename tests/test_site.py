@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import asv
 import pytest
 
+from mind_runner.regressions.steps_page import render_page
 from mind_runner.site.offline import make_offline
 from mind_runner.util.errors import UserError
 from tests.conftest import PublishedHistory, copy_project
@@ -90,7 +91,9 @@ def serve(directory: Path) -> Iterator[tuple[str, list[tuple[str, int]]]]:
         thread.join()
 
 
-def chromium(tmp_path: Path, url: str, *output: str) -> subprocess.CompletedProcess[str]:
+def chromium(
+    tmp_path: Path, url: str, *output: str, window: tuple[int, int] = WINDOW
+) -> subprocess.CompletedProcess[str]:
     """Headless Chromium on `url`; every request that is not loopback goes to a dead proxy."""
     executable = shutil.which("chromium")
     assert executable, "chromium not found: `apt-get install -y chromium` (.ci/run does)"
@@ -108,7 +111,7 @@ def chromium(tmp_path: Path, url: str, *output: str) -> subprocess.CompletedProc
         "--proxy-server=http://127.0.0.1:9",
         f"--user-data-dir={profile}",
         "--virtual-time-budget=5000",
-        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+        f"--window-size={window[0]},{window[1]}",
         *output,
         url,
     ]
@@ -365,3 +368,65 @@ def test_steps_page_is_linked_from_the_index_and_renders_offline(
         assert step["first_after"][:8] in page
     failed = [(path, code) for path, code in requests if code != 200]
     assert not failed, failed
+
+
+NARROW_WINDOW = (1366, 768)
+"""The most common laptop width: the steps page must fit it with no horizontal scroll."""
+_MEASURE = (
+    "<script>document.body.setAttribute('data-scroll-width', "
+    "document.documentElement.scrollWidth)</script></body>"
+)
+
+
+def _long_step(index: int) -> dict[str, object]:
+    """A step as steps.json holds it, with the longest names the suite has."""
+    good, bad = f"{index:x}" * 40, f"{index + 1:x}" * 40
+    benchmark = "mind_correctness.ParameterGradients.track_gradient_verdict"
+    return {
+        "benchmark": benchmark,
+        "params": {"model": "relu_matmul_chain_1000", "parameter": "w1", "engine": "runtime"},
+        "unit": "instructions",
+        "kind": "regression" if index % 2 else "improvement",
+        "last_before": good[:40],
+        "first_after": bad[:40],
+        "single_commit": index % 3 == 0,
+        "commits_between": 56,
+        "before": 61_234_567.0,
+        "after": 64_345_678.0,
+        "change": 0.0508,
+        "url": f"https://github.com/star-ga/mind/compare/{good[:40]}...{bad[:40]}",
+        "find_command": f"python -m mind_runner find {good[:8]}..{bad[:8]} {benchmark}",
+        "undoes": None,
+        "undone_by": None,
+        "still_present": True,
+        "dependency_changes": [bad[:40]],
+    }
+
+
+@pytest.mark.browser
+def test_steps_page_fits_a_1366_pixel_window(tmp_path: Path) -> None:
+    """Measured in Chromium: the page's scroll width is the window's, so the change column
+    (the one that says regression or improvement) is never cut off."""
+    document = {
+        "rule": {"threshold": 0.01, "spread_factor": 2.0},
+        "machines": [
+            {
+                "machine": "reference-2core-with-a-long-machine-name",
+                "env": "virtualenv-py3.11-numpy-torch2.13.0",
+                "ordered_by": "git history",
+                "commits": ["a" * 40] * 10,
+                "measured_not_compared": [
+                    {"commit": "b" * 40, "reason": "not on the first-parent line of main"}
+                ],
+                "steps": [_long_step(index) for index in range(1, 7)],
+            }
+        ],
+    }
+    page = render_page(document)
+    assert "<details>" in page and "title='mind_correctness.ParameterGradients" in page
+    (tmp_path / "steps.html").write_text(page.replace("</body>", _MEASURE))
+    with serve(tmp_path) as (base, _):
+        dom = chromium(tmp_path, f"{base}/steps.html", "--dump-dom", window=NARROW_WINDOW).stdout
+    match = re.search(r'data-scroll-width="(\d+)"', dom)
+    assert match, dom[:500]
+    assert int(match.group(1)) <= NARROW_WINDOW[0]

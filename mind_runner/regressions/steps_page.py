@@ -19,10 +19,17 @@ PAGE = "steps.html"
 _NAV_ANCHOR = '<li id="nav-li-regressions"><a href="#/regressions">Regressions</a></li>'
 _NAV_LINK = '<li id="nav-li-steps"><a href="steps.html">Steps (exact figures)</a></li>'
 
+# The page fits a 1366-pixel window: figure names and commands wrap anywhere (they have
+# no spaces), the figure column shows the class and method (the module on hover), and
+# the `find` command folds away under its range.
 _STYLE = """
 body { font-family: sans-serif; margin: 1.5em; }
-table { border-collapse: collapse; }
+table { border-collapse: collapse; width: 100%; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; vertical-align: top; }
+td.figure, td.commit { overflow-wrap: anywhere; }
+td.figure { max-width: 32em; }
+td.change { white-space: nowrap; }
+code { white-space: pre-wrap; overflow-wrap: anywhere; }
 tr.regression td.change { color: #b00; }
 tr.improvement td.change { color: #070; }
 """
@@ -39,7 +46,18 @@ def _commits(step: Mapping[str, Any]) -> str:
     if step["single_commit"]:
         return f"{link}{bad}</a>"
     command = html.escape(step["find_command"] or "")
-    return f"{link}{good}..{bad}</a> ({step['commits_between']} between)<br><code>{command}</code>"
+    return (
+        f"{link}{good}..{bad}</a> ({step['commits_between']} between)"
+        f"<details><summary>narrow it</summary><code>{command}</code></details>"
+    )
+
+
+def _figure(step: Mapping[str, Any]) -> str:
+    """Class.method(parameters), the full asv name on hover."""
+    params = ", ".join(f"{k}={v}" for k, v in step["params"].items())
+    full = f"{step['benchmark']}({params})"
+    short = f"{step['benchmark'].split('.', 1)[-1]}({params})"
+    return f"<td class='figure' title='{html.escape(full)}'>{html.escape(short)}</td>"
 
 
 def _notes(step: Mapping[str, Any]) -> str:
@@ -93,11 +111,10 @@ def render_page(document: Mapping[str, Any]) -> str:
             "<th>change</th><th>notes</th></tr>"
         )
         for step in steps:
-            params = ", ".join(f"{k}={v}" for k, v in step["params"].items())
             unit = step["unit"]
             parts.append(
-                f"<tr class='{step['kind']}'><td>{html.escape(step['benchmark'])}"
-                f"({html.escape(params)})</td><td>{_commits(step)}</td>"
+                f"<tr class='{step['kind']}'>{_figure(step)}"
+                f"<td class='commit'>{_commits(step)}</td>"
                 f"<td>{format_with_unit(step['before'], unit)}</td>"
                 f"<td>{format_with_unit(step['after'], unit)}</td>"
                 f"<td class='change'>{step['kind']} {_change(step)}</td>"
