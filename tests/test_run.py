@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mind_runner.commands import run as run_command
 from mind_runner.commands.asv_command import parse_asv_args
+from mind_runner.commands.config import CONFIG_PATH
 from mind_runner.util.errors import UserError
+from tests.asv_results import load_results
+from tests.conftest import MACHINE, Project, copy_project, isolated_environment
 from tests.fixture_history import make_history
 
 PYTORCH_SIDE = {
@@ -115,3 +119,97 @@ def test_asv_resolves_steps_1_to_the_newest_commit_of_a_range(tmp_path: Path) ->
     first, last = history.commits[1].sha, history.commits[-1].sha
     assert pick_n(repo.get_hashes_from_range(f"{first}..{last}"), 1) == [last]
     assert pick_n(repo.get_hashes_from_range(f"{first}..main"), 1) == [last]
+
+
+def test_steps_1_keeps_the_newest_commit_whatever_the_order_asv_lists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A HASHFILE or a list keeps its own order (oldest first here): asv's pick_n would
+    keep the oldest; the PyTorch pass keeps the newest by commit date and names it."""
+    from asv import util
+
+    history = make_history(tmp_path / "mind")
+    monkeypatch.setenv("MIND_REPO", str(history.repo))
+    monkeypatch.chdir(CONFIG_PATH.parent)
+    oldest_first = [c.sha for c in history.commits[1:5]]
+    assert util.pick_n(oldest_first, 1) == [oldest_first[0]]  # asv's own choice
+    with run_command.newest_picked(CONFIG_PATH):
+        assert util.pick_n(oldest_first, 1) == [oldest_first[-1]]
+        assert util.pick_n(oldest_first[::-1], 1) == [oldest_first[-1]]
+        assert util.pick_n(oldest_first, 2) == [oldest_first[0], oldest_first[2]]  # as asv
+    assert util.pick_n(oldest_first, 1) == [oldest_first[0]]  # restored
+    logged = capsys.readouterr().err
+    assert logged.count(f"newest of the 4 selected commit(s) only, {oldest_first[-1][:8]}") == 2
+
+
+def test_the_pytorch_pass_is_given_the_commits_the_first_pass_measured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """NEW selects nothing once the first pass has stored results, so the PyTorch pass
+    is given the first pass's own selection (as asv handed it to discovery)."""
+    from asv.benchmarks import Benchmarks
+
+    handed: list[list[str]] = []
+
+    def discovered(cls: Any, /, conf: Any, repo: Any, envs: Any, hashes: Any, **kw: Any) -> None:
+        handed.append(list(hashes))
+
+    monkeypatch.setattr(Benchmarks, "discover", classmethod(discovered))
+    calls: list[argparse.Namespace] = []
+    selections = iter([["c3" * 20, "c1" * 20, "c2" * 20]])
+
+    def fake_asv_main(argv: list[str], config_path: Path, adjust: Any = None) -> int:
+        args = parse_asv_args(argv, config_path)
+        adjust(args)
+        calls.append(args)
+        if len(calls) == 1:  # what asv's run does: discovery gets its final selection
+            Benchmarks.discover(None, None, [], next(selections), regex=args.bench)
+        return 0
+
+    monkeypatch.setattr(run_command, "asv_main", fake_asv_main)
+    run_command.run("NEW", ["--machine", "m"])
+    mind, pytorch = calls
+    assert mind.range == "NEW" and mind.steps is None
+    assert (pytorch.range, pytorch.steps) == (["c3" * 20, "c1" * 20, "c2" * 20], 1)
+    assert Benchmarks.discover.__func__ is discovered  # the recorder is gone again
+
+
+@pytest.mark.slow
+@pytest.mark.cargo
+def test_a_hashfile_listed_oldest_first_gets_pytorch_at_its_newest_commit(tmp_path: Path) -> None:
+    """As a user ran it on real MIND: `run HASHFILE:<file>`, commits oldest first."""
+    history = make_history(tmp_path / "mind")
+    (tmp_path / "home").mkdir()
+    project = Project(
+        copy_project(tmp_path / "project"),
+        history,
+        isolated_environment(tmp_path / "home", history.repo),
+    )
+    oldest, newest = history.by_label("works").sha, history.by_label("slow-autodiff").sha
+    hashfile = tmp_path / "commits.txt"
+    hashfile.write_text(f"{oldest}\n{newest}\n")
+    completed = project.mind_runner(
+        "run",
+        f"HASHFILE:{hashfile}",
+        "--machine",
+        MACHINE,
+        "--bench",
+        "track_gradient_ir_instructions|track_saved_tensor_bytes",
+        "-a",
+        "repeat=1",
+        "-a",
+        "rounds=1",
+        "-a",
+        "warmup_time=0",
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert f"newest of the 2 selected commit(s) only, {newest[:8]}" in completed.stderr
+    results = load_results(project.results_dir)
+    assert set(results) == {oldest, newest}
+    saved = "pytorch_autograd.SavedTensors.track_saved_tensor_bytes"
+    assert saved in results[newest].get_all_result_keys()
+    assert saved not in results[oldest].get_all_result_keys()
+    for commit in (oldest, newest):
+        assert "mind_cli.GradientGeneration.track_gradient_ir_instructions" in (
+            results[commit].get_all_result_keys()
+        )

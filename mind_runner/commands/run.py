@@ -3,8 +3,12 @@
 PyTorch's figures do not depend on MIND's commit, yet on real MIND they took 238 s
 of about 5 minutes per commit. So `run` asks asv twice, with the same range and
 options: first for the benchmarks that depend on MIND, then for those that do not
-(`pytorch` in their name) with `--steps 1`, which asv's own range logic resolves
-to the newest commit of the range. A new torch version is a new asv environment,
+(`pytorch` in their name) at the newest of the commits the first pass measured:
+asv's final selection (after its range, HASHFILE, EXISTING or NEW logic) is read
+where asv hands it on, and the newest by commit date is passed as the range.
+`--steps 1` alone would keep the first of asv's list, which for a HASHFILE or an
+explicit list is whatever came first, and NEW would select nothing once the first
+pass has stored its results. A new torch version is a new asv environment,
 a new machine a new results folder: each gets its PyTorch figures at its next run.
 `report` and the site take them from the commit that has them, marked as such.
 `--pytorch-everywhere` runs every benchmark at every commit, as plain `asv run`.
@@ -17,8 +21,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from mind_runner.commands.asv_command import asv_main, no_benchmark_matches, parse_asv_args
 from mind_runner.commands.config import CONFIG_PATH, load_config
@@ -56,15 +63,75 @@ def selected_count(regexes: list[str], config_path: Path = CONFIG_PATH) -> int:
     return len(Benchmarks(conf, found, regex=regexes))
 
 
-def _selecting(regexes: list[str], *, newest: bool) -> Callable[[argparse.Namespace], None]:
-    """Change the parsed `asv run` arguments: these benchmarks, at the newest commit only."""
+def _selecting(
+    regexes: list[str], *, newest: bool, among: Sequence[str] = ()
+) -> Callable[[argparse.Namespace], None]:
+    """Change the parsed `asv run` arguments: these benchmarks; with `newest`, at the
+    newest commit only (of `among`, the first pass's commits, when it measured any)."""
 
     def select(args: argparse.Namespace) -> None:
         args.bench = regexes
         if newest:
-            args.steps = 1  # asv's util.pick_n keeps the first of its commits: the newest
+            if among:
+                args.range = list(among)  # asv takes a list as the commits themselves
+                args.date_period = None
+            args.steps = 1  # asv's util.pick_n, made to keep the newest (newest_picked)
 
     return select
+
+
+@contextmanager
+def selection_recorded(selected: list[str]) -> Iterator[None]:
+    """Fill `selected` with the commits asv's `run` hands to benchmark discovery: its
+    final selection, whatever form the range took."""
+    from asv.benchmarks import Benchmarks
+
+    original = Benchmarks.__dict__["discover"]  # the classmethod itself, restored as it was
+
+    def discover(cls: Any, /, *args: Any, **kwargs: Any) -> Any:
+        conf, repo, environments, hashes, *rest = args
+        selected[:] = [str(commit) for commit in hashes]
+        return original.__func__(cls, conf, repo, environments, hashes, *rest, **kwargs)
+
+    Benchmarks.discover = classmethod(discover)
+    try:
+        yield
+    finally:
+        Benchmarks.discover = original
+
+
+@contextmanager
+def newest_picked(config_path: Path) -> Iterator[None]:
+    """`--steps 1` keeps the newest commit by commit date, and the log says which.
+
+    asv's `util.pick_n` keeps the first of its list, and only a range lists the newest
+    first; a HASHFILE keeps the file's order."""
+    from asv import util
+    from asv.plugins.git import Git  # noqa: F401  (registers asv's git plugin for get_repo)
+    from asv.repo import get_repo
+
+    original = util.pick_n
+
+    def pick_newest(items: Sequence[str], n: int) -> list[str]:
+        if n != 1 or not items:
+            return list(original(items, n))
+        repo = get_repo(load_config(config_path))
+        dated = [(repo.get_date(commit), -index, commit) for index, commit in enumerate(items)]
+        when, _, newest = max(dated)  # ties: the first listed
+        day = datetime.fromtimestamp(when / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        print(
+            f"mind_runner: PyTorch's benchmarks do not depend on MIND: measured at the newest "
+            f"of the {len(items)} selected commit(s) only, {newest[:8]} (committed {day}); "
+            "--pytorch-everywhere: at every commit",
+            file=sys.stderr,
+        )
+        return [newest]
+
+    util.pick_n = pick_newest
+    try:
+        yield
+    finally:
+        util.pick_n = original
 
 
 def run(
@@ -80,17 +147,16 @@ def run(
         return asv_main(argv, config_path)
     user = parse_asv_args(argv, config_path).bench
     statuses = []
-    for pytorch in (False, True):
-        regexes = side_regexes(user, pytorch)
-        if not selected_count(regexes, config_path):
-            continue
-        if pytorch:
-            print(
-                "mind_runner: PyTorch's benchmarks do not depend on MIND: measured at the "
-                "newest commit of the range only (--pytorch-everywhere: at every commit)",
-                file=sys.stderr,
-            )
-        statuses.append(asv_main(argv, config_path, adjust=_selecting(regexes, newest=pytorch)))
+    measured: list[str] = []
+    mind_side = side_regexes(user, pytorch=False)
+    if selected_count(mind_side, config_path):
+        with selection_recorded(measured):
+            statuses.append(asv_main(argv, config_path, adjust=_selecting(mind_side, newest=False)))
+    pytorch_side = side_regexes(user, pytorch=True)
+    if selected_count(pytorch_side, config_path):
+        adjust = _selecting(pytorch_side, newest=True, among=measured)
+        with newest_picked(config_path):
+            statuses.append(asv_main(argv, config_path, adjust=adjust))
     if not statuses:
         raise UserError(no_benchmark_matches(user))
     return max(statuses)
