@@ -16,6 +16,7 @@ from mind_runner.hooks.build import (
     declared_features,
     executables_from_messages,
 )
+from mind_runner.hooks.cache_entry import entry_problem
 from mind_runner.hooks.install import install, uninstall
 from mind_runner.hooks.manifest import MANIFEST_NAME, BuildManifest
 from mind_runner.util.errors import MachineFault, UserError
@@ -105,11 +106,13 @@ def test_build_passes_declared_features_and_the_users_cargo_environment(tmp_path
     assert not (source / "target").exists()
 
 
-def test_only_mindc_is_built_cached_and_installed(tmp_path: Path) -> None:
-    """The benchmarks run mindc alone: the crate's other binary is neither linked nor kept."""
+def test_without_cpu_exec_only_mindc_is_built_cached_and_installed(tmp_path: Path) -> None:
+    """No runtime to measure: `mind` is neither linked nor kept, and the manifest says why."""
     source = write_crate(tmp_path / "src", "autodiff = []\n")
     manifest = build(request(tmp_path, source, "9" * 40))
     assert manifest.binaries == ("mindc",)
+    assert manifest.runtime_not_built == "this commit declares no cpu-exec feature"
+    assert manifest.features_of("mind") is None
     assert sorted(p.name for p in (tmp_path / "cache" / ("9" * 40) / "bin").iterdir()) == sorted(
         [MANIFEST_NAME, "mindc"]
     )
@@ -183,3 +186,82 @@ def test_install_from_an_empty_cache_says_what_to_do(tmp_path: Path) -> None:
         MachineFault, match=r"lacks mindc, mind-build\.json\): removed it; run this commit"
     ):
         install(tmp_path / "cache", tmp_path / "env")
+
+
+RUNTIME_MAIN = """fn main() {
+    let ad = if cfg!(feature = "autodiff") { "ad" } else { "-" };
+    let exec = if cfg!(feature = "cpu-exec") { "exec" } else { "-" };
+    println!("NAME {ad} {exec}");
+}
+"""
+
+
+def runtime_crate(root: Path, broken_runtime: bool = False) -> Path:
+    """Both binaries print the features their own build unified into them."""
+    write_crate(root, 'autodiff = []\ncpu-buffers = []\ncpu-exec = ["cpu-buffers"]\n')
+    (root / "src" / "main.rs").write_text(
+        RUNTIME_MAIN.replace("NAME", "mind")
+        + (
+            '#[cfg(feature = "cpu-exec")]\ncompile_error!("no runtime");\n'
+            if broken_runtime
+            else ""
+        )
+    )
+    (root / "src" / "bin" / "mindc.rs").write_text(RUNTIME_MAIN.replace("NAME", "mindc"))
+    return root
+
+
+def run_binary(path: Path) -> str:
+    return subprocess.run([path], capture_output=True, text=True, check=True).stdout
+
+
+def test_mind_is_built_by_a_second_call_so_mindc_stays_as_shipped(tmp_path: Path) -> None:
+    """One cargo call would unify cpu-exec into the library mindc links: two calls keep
+    mindc as a plain `--features autodiff` build; the manifest says which has what."""
+    source = runtime_crate(tmp_path / "src")
+    commit = "7" * 40
+    manifest = build(request(tmp_path, source, commit))
+    assert manifest.binaries == ("mindc", "mind")
+    assert manifest.binary_features == {"mindc": ("autodiff",), "mind": ("autodiff", "cpu-exec")}
+    assert manifest.runtime_not_built is None
+    bin_dir = tmp_path / "cache" / commit / "bin"
+    assert run_binary(bin_dir / "mindc") == "mindc ad -\n"
+    assert run_binary(bin_dir / "mind") == "mind ad exec\n"
+    log = (tmp_path / "logs" / f"{commit}.log").read_text()
+    assert "--bin mindc" in log and "--bin mind --message-format" in log
+    assert BuildManifest.load(bin_dir) == manifest
+    env_dir = tmp_path / "env"
+    (env_dir / "bin").mkdir(parents=True)
+    install(tmp_path / "cache" / commit, env_dir)
+    assert sorted(p.name for p in (env_dir / "bin").iterdir()) == sorted(
+        [MANIFEST_NAME, "mind", "mindc"]
+    )
+    uninstall(env_dir)
+    assert list((env_dir / "bin").iterdir()) == []
+
+
+def test_a_runtime_that_does_not_build_keeps_mindc_and_says_why(tmp_path: Path) -> None:
+    source = runtime_crate(tmp_path / "src", broken_runtime=True)
+    commit = "6" * 40
+    manifest = build(request(tmp_path, source, commit))
+    assert manifest.binaries == ("mindc",)
+    assert manifest.runtime_not_built is not None
+    assert manifest.runtime_not_built.startswith(
+        "`mind` with autodiff, cpu-exec does not build (cargo exit 101); build log: "
+    )
+    assert run_binary(tmp_path / "cache" / commit / "bin" / "mindc") == "mindc ad -\n"
+    assert entry_problem(tmp_path / "cache" / commit) is None
+
+
+def test_an_entry_built_before_the_runtime_was_built_is_rebuilt(tmp_path: Path) -> None:
+    """A cache entry whose manifest predates `mind` would leave the runtime unmeasured
+    at that commit for good: asv is made to build it again."""
+    source = write_crate(tmp_path / "src", "autodiff = []\n")
+    commit = "5" * 40
+    build(request(tmp_path, source, commit))
+    path = tmp_path / "cache" / commit / "bin" / MANIFEST_NAME
+    data = json.loads(path.read_text())
+    del data["binary_features"], data["runtime_not_built"]
+    path.write_text(json.dumps(data))
+    problem = entry_problem(tmp_path / "cache" / commit)
+    assert problem == "it was built before mind_runner built `mind` (the runtime engine)"

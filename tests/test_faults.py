@@ -52,7 +52,9 @@ def stand_in(directory: Path, body: str, name: str = "mindc") -> Path:
 
 
 def manifest_for(directory: Path, commit: str = COMMIT) -> BuildManifest:
-    manifest = BuildManifest(commit, ("autodiff",), ("autodiff",), "rustc", 1.0, BINARIES)
+    manifest = BuildManifest(
+        commit, ("autodiff",), ("autodiff",), "rustc", 1.0, BINARIES, {"mindc": ("autodiff",)}
+    )
     manifest.save(directory)
     return manifest
 

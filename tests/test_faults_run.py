@@ -178,7 +178,9 @@ def cache_entry(root: Path, commit: str = COMMIT) -> Path:
     for name in BINARIES:
         (bin_dir / name).write_text("#!/bin/sh\necho stand-in\n")
         (bin_dir / name).chmod(0o755)
-    BuildManifest(commit, ("autodiff",), ("autodiff",), "rustc", 1.0, BINARIES).save(bin_dir)
+    BuildManifest(
+        commit, ("autodiff",), ("autodiff",), "rustc", 1.0, BINARIES, {"mindc": ("autodiff",)}
+    ).save(bin_dir)
     (root / f"{commit}.timestamp").touch()
     return root / commit
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from types import FrameType
 
 from mind_runner.hooks import lockfile
-from mind_runner.hooks.manifest import BINARIES, BuildManifest
+from mind_runner.hooks.manifest import BINARIES, RUNTIME_BINARY, RUNTIME_FEATURES, BuildManifest
 from mind_runner.util.errors import MachineFault, UserError
 from mind_runner.util.run_log import record_fact
 from mind_runner.util.tools import locate_program
@@ -85,16 +85,17 @@ def rustc_version() -> str:
     return completed.stdout.strip() or "unknown"
 
 
-def cargo_command(features: tuple[str, ...]) -> list[str]:
-    """`cargo build --release --bin mindc`: only what the benchmarks run.
+def cargo_command(features: tuple[str, ...], binaries: tuple[str, ...] = BINARIES) -> list[str]:
+    """`cargo build --release --bin NAME...`: only what the benchmarks run.
 
     MIND's release profile links every binary as a whole program (LTO, one codegen
-    unit), so `--bins` paid for a second link of `mind`, which nothing measures. The
-    package, profile and features are those of a plain release build, so `mindc` is
-    the binary MIND ships.
+    unit), so `--bins` would pay for links nothing measures. The package, profile and
+    features are those of a plain release build, so `mindc` is the binary MIND ships.
+    `mind` (the runtime) gets a cargo call of its own: features unify across one
+    call's library, and `mindc` would be linked with cpu-exec's code.
     """
     command = [find_tool("cargo"), "build", "--release"]
-    for name in BINARIES:
+    for name in binaries:
         command += ["--bin", name]
     command.append("--message-format=json-render-diagnostics")
     if features:
@@ -141,7 +142,6 @@ def build(request: BuildRequest) -> BuildManifest:
     declared = declared_features(request.source)
     features = tuple(f for f in WANTED_FEATURES if f in declared)
     command = cargo_command(features)
-    environment = dict(os.environ, CARGO_TARGET_DIR=str(request.target_dir))
     log_path = request.log_dir / f"{request.commit}.log"
     short = request.commit[:8]
 
@@ -153,27 +153,11 @@ def build(request: BuildRequest) -> BuildManifest:
             if request.lock_dir is not None
             else None
         )
-        with log_path.open("w") as log, _stopped_by_sigterm():
+        with log_path.open("w") as log:
             log.write(f"$ {' '.join(command)}\n# commit {request.commit}, features {features}\n")
             if starting is not None:
                 log.write(f"# {_lock_note(starting)}\n")
-            log.flush()
-            completed = subprocess.run(
-                command,
-                cwd=request.source,
-                env=environment,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                text=True,
-                check=False,
-            )
-    except _Stopped:
-        raise MachineFault(
-            f"the build of MIND {short} was stopped (SIGTERM) after "
-            f"{time.perf_counter() - started:.0f} s",
-            "if asv's install_timeout stopped it, raise install_timeout in asv.conf.json "
-            f"and run again; build log: {log_path}",
-        ) from None
+        completed = _cargo(command, request, log_path, started)
     except OSError as error:
         raise MachineFault.unwritable(f"cannot write {error.filename or log_path}", error) from None
     seconds = time.perf_counter() - started
@@ -185,21 +169,30 @@ def build(request: BuildRequest) -> BuildManifest:
         raise UserError(
             f"build of MIND {short} produced no {', '.join(missing)} binary; build log: {log_path}"
         )
+    runtime = _build_runtime(request, declared, log_path)
 
     try:
         bin_dir = request.cache_dir / "bin"
         bin_dir.mkdir(parents=True, exist_ok=True)
-        for name in BINARIES:
-            shutil.copy2(executables[name], bin_dir / name)
+        built = {name: executables[name] for name in BINARIES}
+        if runtime.executable is not None:
+            built[RUNTIME_BINARY] = runtime.executable
+        for name, executable in built.items():
+            shutil.copy2(executable, bin_dir / name)
         shutil.copy2(log_path, request.cache_dir / "build.log")
         dependencies = _keep_lock(request, starting)
+        binary_features = dict.fromkeys(BINARIES, features)
+        if runtime.executable is not None:
+            binary_features[RUNTIME_BINARY] = runtime.features
         manifest = BuildManifest(
             commit=request.commit,
             features=features,
             declared_features=declared,
             rustc_version=rustc_version(),
             build_seconds=round(seconds, 3),
-            binaries=BINARIES,
+            binaries=tuple(built),
+            binary_features=binary_features,
+            runtime_not_built=runtime.not_built,
         )
         manifest.save(bin_dir)
     except OSError as error:
@@ -208,12 +201,88 @@ def build(request: BuildRequest) -> BuildManifest:
         raise MachineFault.unwritable(
             f"cannot write {error.filename or request.cache_dir}", error
         ) from None
+    runtime_note = (
+        f"; {RUNTIME_BINARY} with [{', '.join(runtime.features)}] in {runtime.seconds:.2f} s"
+        if runtime.executable is not None
+        else f"; no {RUNTIME_BINARY}: {runtime.not_built}"
+    )
     print(
         f"mind_runner: built MIND {short} with features [{', '.join(features)}] in {seconds:.2f} s"
+        + runtime_note
         + (f"; {dependencies}" if dependencies else ""),
         file=sys.stderr,
     )
     return manifest
+
+
+@dataclass(frozen=True)
+class RuntimeBuild:
+    """The second cargo call's outcome: `mind`, or why there is none."""
+
+    features: tuple[str, ...]
+    executable: Path | None
+    seconds: float
+    not_built: str | None
+
+
+def _build_runtime(
+    request: BuildRequest, declared: tuple[str, ...], log_path: Path
+) -> RuntimeBuild:
+    """`mind` with cpu-exec (and autodiff) where the commit declares cpu-exec.
+
+    A `mind` that does not build is a fact about MIND's runtime, not about the commit:
+    `mindc`'s figures are kept and the runtime's benchmarks skip with the reason.
+    """
+    features = tuple(f for f in RUNTIME_FEATURES if f in declared)
+    if "cpu-exec" not in features:
+        return RuntimeBuild(features, None, 0.0, "this commit declares no cpu-exec feature")
+    command = cargo_command(features, (RUNTIME_BINARY,))
+    started = time.perf_counter()
+    try:
+        with log_path.open("a") as log:
+            log.write(f"\n$ {' '.join(command)}\n# the runtime engine, features {features}\n")
+        completed = _cargo(command, request, log_path, started)
+    except OSError as error:
+        raise MachineFault.unwritable(f"cannot write {error.filename or log_path}", error) from None
+    seconds = time.perf_counter() - started
+    if completed.returncode != 0:
+        _raise_if_killed(request.commit, completed.returncode, log_path)
+        reason = f"`{RUNTIME_BINARY}` with {', '.join(features)} does not build (cargo exit " + (
+            f"{completed.returncode}); build log: {log_path}"
+        )
+        record_fact(reason, commit=request.commit)
+        return RuntimeBuild(features, None, seconds, reason)
+    executable = executables_from_messages(completed.stdout).get(RUNTIME_BINARY)
+    if executable is None:
+        reason = f"the build produced no `{RUNTIME_BINARY}` binary; build log: {log_path}"
+        return RuntimeBuild(features, None, seconds, reason)
+    return RuntimeBuild(features, executable, seconds, None)
+
+
+def _cargo(
+    command: list[str], request: BuildRequest, log_path: Path, started: float
+) -> subprocess.CompletedProcess[str]:
+    """One cargo call in the checkout, its diagnostics appended to the build log; a
+    SIGTERM (asv's install_timeout) is the machine's fault."""
+    environment = dict(os.environ, CARGO_TARGET_DIR=str(request.target_dir))
+    try:
+        with log_path.open("a") as log, _stopped_by_sigterm():
+            return subprocess.run(
+                command,
+                cwd=request.source,
+                env=environment,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                check=False,
+            )
+    except _Stopped:
+        raise MachineFault(
+            f"the build of MIND {request.commit[:8]} was stopped (SIGTERM) after "
+            f"{time.perf_counter() - started:.0f} s",
+            "if asv's install_timeout stopped it, raise install_timeout in asv.conf.json "
+            f"and run again; build log: {log_path}",
+        ) from None
 
 
 def _lock_note(starting: lockfile.StartingLock) -> str:
@@ -247,16 +316,21 @@ def _keep_lock(request: BuildRequest, starting: lockfile.StartingLock | None) ->
     return f"dependencies changed from {str(carried_from)[:8]}'s: {change}" if change else ""
 
 
-def _raise_for_failed_build(commit: str, returncode: int, log_path: Path) -> None:
-    """cargo said no: MIND's fact, unless a signal killed cargo or a compiler (the machine's)."""
-    short = commit[:8]
+def _raise_if_killed(commit: str, returncode: int, log_path: Path) -> None:
+    """A signal killed cargo or a compiler: the machine's fault, never MIND's."""
     killed = _KILLED.search(log_path.read_text(errors="replace")) if log_path.is_file() else None
     if returncode < 0 or killed is not None:
         name = killed["name"] if killed is not None else signal.Signals(-returncode).name
         raise MachineFault(
-            f"the build of MIND {short} was killed ({name})",
+            f"the build of MIND {commit[:8]} was killed ({name})",
             f"out of memory? a MIND build needs about 1 GB; run again (build log: {log_path})",
         )
+
+
+def _raise_for_failed_build(commit: str, returncode: int, log_path: Path) -> None:
+    """cargo said no: MIND's fact, unless a signal killed cargo or a compiler (the machine's)."""
+    short = commit[:8]
+    _raise_if_killed(commit, returncode, log_path)
     record_fact(
         f"does not build (cargo exit {returncode})", commit=commit, detail=f"build log: {log_path}"
     )

@@ -14,7 +14,13 @@ import os
 import shutil
 from pathlib import Path
 
-from mind_runner.hooks.manifest import BINARIES, MANIFEST_NAME, BuildManifest, CorruptManifest
+from mind_runner.hooks.manifest import (
+    BINARIES,
+    MANIFEST_NAME,
+    RUNTIME_BINARY,
+    BuildManifest,
+    CorruptManifest,
+)
 
 
 def entry_problem(cache_dir: Path) -> str | None:
@@ -34,9 +40,20 @@ def entry_problem(cache_dir: Path) -> str | None:
         manifest = BuildManifest.load(bin_dir)
     except CorruptManifest as error:
         return f"its {MANIFEST_NAME} is not readable ({error.reason})"
-    if manifest is not None and manifest.commit != cache_dir.name:
+    if manifest is None:
+        return None
+    if manifest.commit != cache_dir.name:
         return f"its manifest describes commit {manifest.commit[:8]}, not {cache_dir.name[:8]}"
+    if manifest.binary_features is None:
+        return f"it was built before mind_runner built `{RUNTIME_BINARY}` (the runtime engine)"
+    lost = [name for name in manifest.binaries if not _runnable(bin_dir / name)]
+    if lost:
+        return f"it lacks a runnable {', '.join(lost)}"
     return None
+
+
+def _runnable(path: Path) -> bool:
+    return path.is_file() and path.stat().st_size > 0 and os.access(path, os.X_OK)
 
 
 def remove_entry(cache_dir: Path) -> None:

@@ -12,13 +12,13 @@ import shutil
 from pathlib import Path
 
 from mind_runner.hooks.cache_entry import entry_problem, remove_entry
-from mind_runner.hooks.manifest import BINARIES, MANIFEST_NAME
+from mind_runner.hooks.manifest import BINARIES, MANIFEST_NAME, RUNTIME_BINARY
 from mind_runner.util.errors import MachineFault
 
 
 def installed_files(env_dir: Path) -> list[Path]:
     bin_dir = env_dir / "bin"
-    return [bin_dir / name for name in (*BINARIES, MANIFEST_NAME)]
+    return [bin_dir / name for name in (*BINARIES, RUNTIME_BINARY, MANIFEST_NAME)]
 
 
 def install(cache_dir: Path, env_dir: Path) -> None:
@@ -32,7 +32,10 @@ def install(cache_dir: Path, env_dir: Path) -> None:
     uninstall(env_dir)
     try:
         for target in installed_files(env_dir):
-            shutil.copy2(cache_dir / "bin" / target.name, target)
+            source = cache_dir / "bin" / target.name
+            if target.name == RUNTIME_BINARY and not source.exists():
+                continue  # not built at this commit: the manifest says why
+            shutil.copy2(source, target)
     except OSError as error:
         uninstall(env_dir)
         raise MachineFault.unwritable(
