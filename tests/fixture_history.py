@@ -3,13 +3,15 @@
 The real MIND (github.com/star-ga/mind) cannot be built without crates.io, so the
 tests use a small Rust crate with no registry dependencies (`tests/fixture_mind/`) whose `mind`
 and `mindc` binaries print what the real CLI prints for the `let` dialect. This
-module turns that crate into a git repository with ten commits that cover the
+module turns that crate into a git repository with twelve commits that cover the
 cases the benchmark must handle: an old commit that cannot differentiate the
 programs (E4001), working commits, a commit that does not compile, its fix, a
 commit whose gradient pass costs three times as much, two commits that only
 touch the README, the revert of the costly commit (a revert pair, as real MIND
 had), a commit whose gradient is wrong while every count stays the same, and a
-commit whose instruction counts vary from run to run (a hash map seeded at random).
+commit whose instruction counts vary from run to run (a hash map seeded at random),
+and two commits of the runtime engine (`mind eval --exec` with `grad`): one right, then
+one whose matmul rule passes the gradient through, as real MIND's HEAD does.
 
 Each commit's source comes from the template in `tests/fixture_mind/` and the
 knobs of its step below: AUTODIFF_WORK and SINGLE_OUTPUT_ONLY are constants in
@@ -79,6 +81,17 @@ class FixtureCommit:
     hasher and does work in the map's order: the gradient call's instruction count
     varies from run to run (a few % of the autodiff share); its output does not."""
 
+    runtime_grad: bool = False
+    """`mind eval --exec` answers `grad(...)` (the runtime engine, feature cpu-exec)."""
+    runtime_matmul_passthrough: bool = False
+    """The runtime's matmul rule passes the upstream gradient through unchanged, as real
+    MIND's at v0.10.2: x, w1, w2 of small_mlp and all of matmul_chain come out wrong."""
+
+    @property
+    def runtime_gradient_correct(self) -> bool:
+        """The runtime's gradients are right for every seed model's parameter."""
+        return self.runtime_grad and not self.runtime_matmul_passthrough
+
     @property
     def gradient_correct(self) -> bool:
         """The printed gradient IR is the correct one (GRAD_IR in tests/ir_samples.py)."""
@@ -139,11 +152,19 @@ class _Step:
     relu_grad_swapped: bool = False
     hash_seeded: bool = False
     reverts: str | None = None
+    runtime_grad: bool = False
+    runtime_matmul_passthrough: bool = False
 
     @property
     def knobs(self) -> dict[str, bool]:
-        """The `//@ if KNOB` switches of the src/lib.rs template."""
-        return {"relu_grad_swapped": self.relu_grad_swapped, "hash_seeded": self.hash_seeded}
+        """The `//@ if KNOB` switches of the src/lib.rs, src/main.rs and src/runtime.rs
+        templates."""
+        return {
+            "relu_grad_swapped": self.relu_grad_swapped,
+            "hash_seeded": self.hash_seeded,
+            "runtime_grad": self.runtime_grad,
+            "runtime_matmul_passthrough": self.runtime_matmul_passthrough,
+        }
 
     @property
     def builds(self) -> bool:
@@ -262,6 +283,33 @@ _STEPS: tuple[_Step, ...] = (
         relu_grad_swapped=True,
         hash_seeded=True,
     ),
+    _Step(
+        label="runtime-grad",
+        message="eval: grad(...) under --exec (feature cpu-exec), constant tensors kept symbolic",
+        version="0.3.0",
+        compile_timings=True,
+        single_output_only=False,
+        broken=False,
+        autodiff_work=_W,
+        readme_sections=3,
+        relu_grad_swapped=True,
+        hash_seeded=True,
+        runtime_grad=True,
+    ),
+    _Step(
+        label="runtime-matmul-passthrough",
+        message="eval autodiff: matmul hands the upstream gradient to both operands",
+        version="0.3.0",
+        compile_timings=True,
+        single_output_only=False,
+        broken=False,
+        autodiff_work=_W,
+        readme_sections=3,
+        relu_grad_swapped=True,
+        hash_seeded=True,
+        runtime_grad=True,
+        runtime_matmul_passthrough=True,
+    ),
 )
 
 LABELS: tuple[str, ...] = tuple(step.label for step in _STEPS)
@@ -309,6 +357,8 @@ def _replace_once(text: str, old: str, new: str, what: str) -> str:
 def _cargo_toml(step: _Step) -> str:
     template = (TEMPLATE_DIR / "Cargo.toml.in").read_text()
     extra = "compile-timings = []\n" if step.compile_timings else ""
+    if step.runtime_grad:  # as real MIND declares them
+        extra += 'cpu-buffers = []\ncpu-exec = ["cpu-buffers"]\n'
     text = _replace_once(template, "@VERSION@", step.version, "@VERSION@")
     return _replace_once(text, "@EXTRA_FEATURES@\n", extra, "@EXTRA_FEATURES@ line")
 
@@ -377,13 +427,19 @@ def _mindc_rs(step: _Step) -> str:
     return text
 
 
+def _template(relative: str, step: _Step) -> str:
+    return _select_knobs((TEMPLATE_DIR / relative).read_text(), step.knobs)
+
+
 def _tree(step: _Step) -> dict[str, str]:
+    runtime = {"src/runtime.rs": _template("src/runtime.rs", step)} if step.runtime_grad else {}
     return {
         ".gitignore": GITIGNORE,
         "Cargo.toml": _cargo_toml(step),
         "README.md": _readme(step.readme_sections),
         "src/lib.rs": _lib_rs(step),
-        "src/main.rs": (TEMPLATE_DIR / "src" / "main.rs").read_text(),
+        "src/main.rs": _template("src/main.rs", step),
+        **runtime,
         "src/bin/mindc.rs": _mindc_rs(step),
         "support/Cargo.toml": (TEMPLATE_DIR / "support" / "Cargo.toml").read_text(),
         "support/src/lib.rs": (TEMPLATE_DIR / "support" / "src" / "lib.rs").read_text(),
@@ -439,8 +495,11 @@ def make_history(dest: Path) -> FixtureHistory:
     broken-build (does not compile), build-fixed (same tree as works),
     slow-autodiff (AUTODIFF_WORK tripled), docs-1 and docs-2 (README only),
     revert-slow (`git revert` of slow-autodiff: build-fixed's code, docs-2's README),
-    wrong-relu-grad (relu_grad operands swapped) and hash-seeded (a randomly seeded
-    HashMap in the gradient pass, relu_grad still swapped).
+    wrong-relu-grad (relu_grad operands swapped), hash-seeded (a randomly seeded
+    HashMap in the gradient pass, relu_grad still swapped), runtime-grad (`mind eval
+    --exec` answers `grad(...)`, feature cpu-exec, right values) and
+    runtime-matmul-passthrough (the runtime's matmul rule passes the gradient through,
+    as real MIND's HEAD does).
     `dest` must not exist or be an empty directory.
     """
     if dest.exists() and any(dest.iterdir()):
@@ -473,6 +532,8 @@ def make_history(dest: Path) -> FixtureHistory:
                 reverts=step.reverts,
                 relu_grad_swapped=step.relu_grad_swapped and differentiates,
                 hash_seeded=step.hash_seeded and differentiates,
+                runtime_grad=step.runtime_grad and step.builds,
+                runtime_matmul_passthrough=step.runtime_matmul_passthrough and step.builds,
             )
         )
     return FixtureHistory(repo=dest, commits=tuple(commits))

@@ -54,3 +54,28 @@ def fixture_bin_dir(label: str) -> Path:
     bin_dir.mkdir(parents=True)
     shutil.copy2(target / "release" / "mindc", bin_dir / "mindc")
     return bin_dir
+
+
+@cache
+def fixture_runtime_bin_dir(label: str, *, cpu_exec: bool = True) -> Path:
+    """A directory holding `mind` (the runtime engine) of fixture commit `label`, built
+    as the build step builds it: its own cargo call, with autodiff and cpu-exec."""
+    assert CARGO is not None, "the tests need cargo (install Rust)"
+    source = _history().export(label, _scratch() / "src-runtime" / label)
+    target = _scratch() / "cargo-target"
+    features = "autodiff,cpu-exec" if cpu_exec else "autodiff"
+    completed = subprocess.run(
+        [CARGO, "build", "--release", "--quiet", "--bin", "mind", "--features", features],
+        cwd=source,
+        env={**os.environ, "CARGO_TARGET_DIR": str(target)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"cargo build of fixture {label}'s mind failed:\n{completed.stderr}")
+    suffix = "" if cpu_exec else "-preview"
+    bin_dir = _scratch() / "runtime-bin" / f"{LABELS.index(label):02d}{suffix}"
+    bin_dir.mkdir(parents=True)
+    shutil.copy2(target / "release" / "mind", bin_dir / "mind")
+    return bin_dir

@@ -218,6 +218,8 @@ def test_history_commits_and_flags(history: FixtureHistory) -> None:
         "revert-slow",
         "wrong-relu-grad",
         "hash-seeded",
+        "runtime-grad",
+        "runtime-matmul-passthrough",
     )
     assert tuple(c.label for c in history.commits) == LABELS
     table = {
@@ -246,6 +248,17 @@ def test_history_commits_and_flags(history: FixtureHistory) -> None:
         "wrong-relu-grad": (True, True, w, None, True, False, False, True),
         # Knobs are cumulative: relu_grad stays swapped at hash-seeded.
         "hash-seeded": (True, True, w, None, True, True, False, False),
+        "runtime-grad": (True, True, w, None, True, True, False, False),
+        "runtime-matmul-passthrough": (True, True, w, None, True, True, False, False),
+    }
+    runtime = {
+        c.label: (c.runtime_grad, c.runtime_matmul_passthrough, c.runtime_gradient_correct)
+        for c in history.commits
+        if c.runtime_grad
+    }
+    assert runtime == {
+        "runtime-grad": (True, False, True),
+        "runtime-matmul-passthrough": (True, True, False),
     }
     shas = [c.sha for c in history.commits]
     assert all(re.fullmatch(r"[0-9a-f]{40}", sha) for sha in shas)
@@ -294,6 +307,7 @@ def test_history_trees(history: FixtureHistory) -> None:
         "src/bin/mindc.rs",
         "src/lib.rs",
         "src/main.rs",
+        "src/runtime.rs",
         "support/Cargo.toml",
         "support/src/lib.rs",
     ]
@@ -311,6 +325,16 @@ def test_history_trees(history: FixtureHistory) -> None:
     assert changes == [
         f"-pub const AUTODIFF_WORK: u64 = {w};",
         f"+pub const AUTODIFF_WORK: u64 = {3 * w};",
+    ]
+    # The runtime arrives in main.rs, runtime.rs and two features; then one rule flips.
+    assert changed("hash-seeded", "runtime-grad") == [
+        "Cargo.toml",
+        "src/main.rs",
+        "src/runtime.rs",
+    ]
+    assert changed_lines(history, "runtime-grad", "runtime-matmul-passthrough") == [
+        "-const MATMUL_PASSES_GRADIENT_THROUGH: bool = false;",
+        "+const MATMUL_PASSES_GRADIENT_THROUGH: bool = true;",
     ]
 
 

@@ -6,6 +6,43 @@ use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use mind::{compile_source, describe_value, evaluate, CompileError};
+//@ if runtime_grad
+
+mod runtime;
+
+/// `mind eval [--exec] PROGRAM` where the runtime engine answers: a `grad(...)` result,
+/// or any program under `--exec`. Without the `cpu-exec` feature `--exec` falls back to
+/// the preview, as MIND's does; outside `--exec` a gradient cannot be lowered and the
+/// lowering panics after the answer is printed, as MIND's does.
+fn eval_runtime(source: &str, exec: bool) -> (String, String) {
+    #[allow(unused_mut)]
+    let mut notice = String::new();
+    #[cfg(not(feature = "cpu-exec"))]
+    let exec = {
+        if exec {
+            notice.push_str("--exec requested but cpu-exec feature is not enabled; running in preview.\n");
+        }
+        false
+    };
+    if !exec && !source.contains("grad(") {
+        let (out, err) = eval(source);
+        return (out, notice + &err);
+    }
+    match runtime::run(source, exec) {
+        runtime::Outcome::Printed { out, err } => (out, notice + &err),
+        runtime::Outcome::NeedsLowering { out, err } => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(out.as_bytes());
+            let _ = stdout.flush();
+            eprint!("{notice}{err}");
+            panic!(
+                "lower_expr: no IR lowering for `CallGrad` in value position — refusing to emit \
+                 a const-0 placeholder (that would be a silent miscompile)."
+            );
+        }
+    }
+}
+//@ end
 
 const HELP: &str = "\
 Usage: mind <COMMAND>
@@ -63,6 +100,16 @@ fn main() -> ExitCode {
             0,
         ),
         Some("-h" | "--help" | "help") => (HELP.to_string(), String::new(), 0),
+//@ if runtime_grad
+        Some("eval") if args.len() == 3 && args[1] == "--exec" => {
+            let (out, err) = eval_runtime(&args[2], true);
+            (out, err, 0)
+        }
+        Some("eval") if args.len() == 2 && args[1].contains("grad(") => {
+            let (out, err) = eval_runtime(&args[1], false);
+            (out, err, 0)
+        }
+//@ end
         Some("eval") => match args.len() {
             2 => {
                 let (out, err) = eval(&args[1]);
