@@ -41,6 +41,8 @@ class Backward:
     gets a freshly recorded forward graph (a graph can be walked back once).
     """
 
+    version = 1  # raised only when what a figure means changes (see versions.json)
+
     params = [MODELS, DEVICES]
     param_names = ["model", "device"]
     number = 1
@@ -74,6 +76,8 @@ class AotCapture:
     `mindc --autodiff`. Every sample is a fresh capture (nothing is cached between
     aot_function wrappers); one throw-away capture in setup pays for lazy imports."""
 
+    version = 1  # raised only when what a figure means changes (see versions.json)
+
     params = [MODELS, DEVICES]
     param_names = ["model", "device"]
     number = 1
@@ -99,6 +103,8 @@ class AotCapture:
 
 class SavedTensors:
     """Tier: per-iteration gradient execution, memory: what a training step must keep."""
+
+    version = 1  # raised only when what a figure means changes (see versions.json)
 
     params = [MODELS, DEVICES]
     param_names = ["model", "device"]

@@ -112,6 +112,8 @@ class ReluMatmulChain:
     """Tiers: gradient generation (one-time) on both sides, and PyTorch's per-iteration
     backward, against network depth N."""
 
+    version = 1  # raised only when what a figure means changes (see versions.json)
+
     params = [LAYERS]
     param_names = ["N"]
     number = 1

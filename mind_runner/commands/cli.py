@@ -158,6 +158,14 @@ def _machine_class(args: argparse.Namespace) -> int:
     return 0
 
 
+def _versions(args: argparse.Namespace) -> int:
+    from mind_runner.commands.versions import versions
+
+    text, status = versions(record=args.record, keep_meaning=args.keep_meaning)
+    print(text)
+    return status
+
+
 def _positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
@@ -287,6 +295,20 @@ def _parser() -> argparse.ArgumentParser:
         "describe this machine to asv under a name per hardware class; print the name",
     )
     machine_class.add_argument("--prefix", default="host", help="e.g. gha (default host)")
+
+    versions = command(
+        "versions",
+        _versions,
+        "check that every benchmark's source is accounted for by its explicit asv version",
+    )
+    versions.add_argument(
+        "--record", action="store_true", help="record benchmarks that are new or got a new version"
+    )
+    versions.add_argument(
+        "--keep-meaning",
+        metavar="REGEX",
+        help="accept the edits of matching benchmarks under their version (meaning unchanged)",
+    )
 
     report = command("report", _report, "the seed's comparison tables, from asv's results/")
     report.add_argument("--commit", help="hash prefix or git name (default: newest results)")
