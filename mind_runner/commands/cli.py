@@ -146,7 +146,7 @@ def _merge(args: argparse.Namespace) -> int:
 def _backfill(args: argparse.Namespace) -> int:
     from mind_runner.commands.backfill import backfill
 
-    status = backfill(args.range, args.shards, args.machine, args.asv_args)
+    status = backfill(args.range, args.shards, args.machine, args.asv_args, every=args.every)
     publish_status = _publish_after_run()
     return status or publish_status
 
@@ -156,6 +156,20 @@ def _machine_class(args: argparse.Namespace) -> int:
 
     print(describe_class(args.prefix))
     return 0
+
+
+def _bisect(args: argparse.Namespace) -> int:
+    from asv.machine import Machine
+
+    from mind_runner.commands.asv_command import ensure_machine
+    from mind_runner.commands.bisect import bisect, render
+
+    machine = args.machine or Machine.get_unique_machine_name()
+    ensure_machine(machine)
+    narrowed = bisect(machine, args.asv_args)
+    print(render(narrowed))
+    publish_status = _publish_after_run() if narrowed.measured else 0
+    return publish_status
 
 
 def _versions(args: argparse.Namespace) -> int:
@@ -287,6 +301,13 @@ def _parser() -> argparse.ArgumentParser:
     backfill.add_argument("range", help="git range, e.g. v0.7.1..main")
     backfill.add_argument("--shards", type=_positive_int, required=True, help="parallel workers")
     backfill.add_argument("--machine", help="asv machine name (default: this host)")
+    backfill.add_argument(
+        "--every",
+        type=_positive_int,
+        default=1,
+        metavar="K",
+        help="only every K-th first-parent commit and the newest (then: bisect)",
+    )
     backfill.epilog = "Any other option is passed on to each worker's `asv run`."
 
     machine_class = command(
@@ -295,6 +316,14 @@ def _parser() -> argparse.ArgumentParser:
         "describe this machine to asv under a name per hardware class; print the name",
     )
     machine_class.add_argument("--prefix", default="host", help="e.g. gha (default host)")
+
+    bisect = command(
+        "bisect",
+        _bisect,
+        "narrow every step in exact figures to one commit, measuring midpoints through asv",
+    )
+    bisect.add_argument("--machine", help="asv machine name (default: this host)")
+    bisect.epilog = "Any other option is passed on to each `asv run` (e.g. -a repeat=1)."
 
     versions = command(
         "versions",
@@ -330,7 +359,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args, unknown = parser.parse_known_args(argv)
-    if args.command in ("run", "backfill"):
+    if args.command in ("run", "backfill", "bisect"):
         # asv's own parser reads them all: options and their values, and (for `run`) the
         # range wherever it stands (argparse here would take an option's value for it).
         args.asv_args = unknown
