@@ -172,6 +172,13 @@ def _bisect(args: argparse.Namespace) -> int:
     return publish_status
 
 
+def _harness_cost(args: argparse.Namespace) -> int:
+    from mind_runner.commands.harness_cost import harness_cost
+
+    print(harness_cost(args.machine))
+    return 0
+
+
 def _versions(args: argparse.Namespace) -> int:
     from mind_runner.commands.versions import versions
 
@@ -324,6 +331,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     bisect.add_argument("--machine", help="asv machine name (default: this host)")
     bisect.epilog = "Any other option is passed on to each `asv run` (e.g. -a repeat=1)."
+
+    harness = command(
+        "harness-cost",
+        _harness_cost,
+        "seconds per commit per benchmark (asv's durations) and commits an hour",
+    )
+    harness.add_argument("--machine", help="asv machine name (default: the only one)")
 
     versions = command(
         "versions",
