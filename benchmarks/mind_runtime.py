@@ -29,7 +29,6 @@ from mind_runner.mind.correctness import VERDICT_CODES, VERDICT_UNIT
 from mind_runner.mind.driver import CannotDifferentiate, MindFailed, run_timed_call
 from mind_runner.mind.models import SEED_MODELS
 from mind_runner.mind.runtime_driver import RuntimeDriver
-from mind_runner.mind.runtime_program import runtime_fills
 
 if TYPE_CHECKING:
     from mind_runner.mind.runtime_check import RuntimeJudgement
@@ -230,28 +229,3 @@ class RuntimeInstructionCounts:
         """Tier: measurement quality. The runtime call counted twice under the first
         seed, difference in % of the median (0.00 when it repeats exactly)."""
         return self.counts.spread_percent
-
-
-class PyTorchSameFills:
-    """Tier: per-iteration gradient execution, PyTorch side, on the runtime's fills:
-    the tensors MIND's runtime is given, so the two timings differ only in engine."""
-
-    params = [MODELS]
-    param_names = ["model"]
-
-    def setup(self, model: str) -> None:
-        import torch
-
-        self.case = runtime_fills(SEED_MODELS[model])
-        self.leaves: list[torch.Tensor] = [
-            torch.full(p.shape, float(p.fill), requires_grad=True) for p in self.case.params
-        ]
-        self.names = [p.name for p in self.case.params]
-
-    def time_pytorch_forward_backward_same_fills(self, model: str) -> None:
-        """Tier: per-iteration gradient execution. Timer: forward with tape recording and
-        `torch.autograd.grad` for every parameter, on CPU, on the runtime's fills."""
-        import torch
-
-        loss = self.case.torch_forward(dict(zip(self.names, self.leaves, strict=True)))
-        torch.autograd.grad(loss, self.leaves)
