@@ -12,6 +12,7 @@ stands beside it. A commit whose `mind` lacks cpu-exec (the build manifest) skip
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING
 
 from benchmarks.common import (
@@ -153,14 +154,15 @@ class CompileTimeSilentFailures:
         return self.incorrect
 
 
-def runtime_command(model: str) -> list[str]:
-    """The model's runtime call, checked once: an answer that is an error is a failure
-    of this commit's MIND; a commit without the runtime skips."""
+@cache
+def runtime_command(model: str) -> tuple[str, ...]:
+    """The model's runtime call, checked once per process (setup runs per sample): an
+    answer that is an error is a failure of this commit's MIND; no runtime, a skip."""
     driver = RuntimeDriver.locate()
     call = driver.call(SEED_MODELS[model])
     if call.answer.error is not None:
         raise MindFailed(f"mind eval --exec on {model}: {call.answer.error}")
-    return driver.command(call.program)
+    return tuple(driver.command(call.program))
 
 
 class RuntimeGradient:

@@ -94,7 +94,8 @@ def _verdict(
     )
     if not math.isfinite(error):
         error = math.inf
-    return ParameterVerdict(name, shape, Verdict.PRESENT if close else Verdict.WRONG, 0, error)
+    verdict = Verdict.PRESENT if close else Verdict.WRONG
+    return ParameterVerdict(name, shape, verdict, relative_error=error)
 
 
 def judge_runtime(case: Model, answer: RuntimeAnswer) -> RuntimeJudgement:
