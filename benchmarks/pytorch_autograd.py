@@ -12,6 +12,7 @@ from benchmarks.common import (
     with_attributes,
 )
 from mind_runner.mind.models import SEED_MODELS, Model
+from mind_runner.mind.runtime_program import runtime_fills
 
 if TYPE_CHECKING:
     import torch
@@ -137,3 +138,32 @@ def saved_tensor_bytes(case: Model, parameters: dict[str, torch.Tensor]) -> int:
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
         case.torch_forward(parameters)
     return sum(storages.values())
+
+
+class SameFillsAsMindRuntime:
+    """Tier: per-iteration gradient execution, PyTorch side, on the tensors MIND's runtime
+    is given (mind_runtime.RuntimeGradient): constant fills, distinct odd primes."""
+
+    params = [MODELS, DEVICES]
+    param_names = ["model", "device"]
+
+    def setup(self, model: str, device: str) -> None:
+        import torch
+
+        require_device(device)
+        self.case = runtime_fills(SEED_MODELS[model])
+        self.leaves: list[torch.Tensor] = [
+            torch.full(p.shape, float(p.fill), device=device, requires_grad=True)
+            for p in self.case.params
+        ]
+        self.names = [p.name for p in self.case.params]
+
+    def time_pytorch_forward_backward_same_fills(self, model: str, device: str) -> None:
+        """Tier: per-iteration gradient execution. Timer: forward with tape recording and
+        `torch.autograd.grad` for every parameter, on the runtime's fills, synchronised
+        on CUDA."""
+        import torch
+
+        loss = self.case.torch_forward(dict(zip(self.names, self.leaves, strict=True)))
+        torch.autograd.grad(loss, self.leaves)
+        synchronize(device)

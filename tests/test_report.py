@@ -247,7 +247,7 @@ def test_seed_table_and_json_carry_the_values_asv_stored(
         assert size["value"] == plain(path, IR_SIZE, model)[0] and size["tier"] == "count"
 
 
-def test_per_iteration_mind_is_no_executor_never_zero(
+def test_per_iteration_mind_is_not_run_never_zero_without_runtime_figures(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_results(project, "2" * 40, FIRST_DATE, typical())
@@ -256,11 +256,12 @@ def test_per_iteration_mind_is_no_executor_never_zero(
     tier = out.split("Tier: per-iteration", 1)[1].split("Tier:", 1)[0]
     for model in MODELS:
         line = next(line for line in tier.splitlines() if line.startswith(model + " "))
-        assert "no gradient executor in MIND's CLI" in line
+        assert line.split()[1:3] == ["not", "run"]
+    assert "no gradient executor" not in out
     data = json.loads((project / SEED_JSON_NAME).read_text())
     for model in MODELS:
         mind = data["tiers"]["per_iteration"][model]["mind"]
-        assert mind["value"] is None and mind["reason"] == "no gradient executor in MIND's CLI"
+        assert mind["time_mean_us"] is None and mind["status"] == "not run"
 
 
 def test_a_skipped_mind_figure_reads_skipped_not_zero(
@@ -456,7 +457,7 @@ def test_mind_gradient_program_stands_beside_backward_with_its_label(
     skipped = per_iteration["small_mlp"]["mind_gradient_program"]
     assert skipped["status"] == "skipped" and skipped["time_mean_us"] is None
     assert skipped["reason"].endswith("3/5 (b1, b2 absent)")
-    assert per_iteration["small_mlp"]["mind"]["reason"] == "no gradient executor in MIND's CLI"
+    assert per_iteration["small_mlp"]["mind"]["status"] == "not run"  # no runtime figures
 
 
 def test_a_wrong_gradient_is_named_before_absent_ones(
@@ -771,3 +772,65 @@ def test_report_of_the_fixture_tip_matches_asvs_result_file(
     # The default commit is the newest with results: the tip.
     default = project.mind_runner("report")
     assert default.returncode == 0 and tip in default.stdout
+
+
+RUNTIME_TIME = "mind_runtime.RuntimeGradient.time_mind_runtime_gradient"
+RUNTIME_INCORRECT = "mind_runtime.RuntimeCorrectness.track_runtime_incorrect_gradients"
+RUNTIME_VERDICT = "mind_runtime.RuntimeParameterGradients.track_runtime_gradient_verdict"
+RUNTIME_MATERIALIZED = "mind_runtime.RuntimeCorrectness.track_runtime_materialized_gradients"
+
+
+def with_runtime() -> dict[str, dict[tuple[str, ...], Entry]]:
+    """with_correctness() plus a runtime shaped like real HEAD's: its matmul rule passes
+    the gradient through, so only what no matmul reaches is right."""
+    codes = {(m, p): 2.0 for m in ("small_mlp", "matmul_chain") for p in PARAMETERS[m]}
+    codes[("small_mlp", "b2")] = 0.0
+    benchmarks = with_correctness()
+    benchmarks[RUNTIME_TIME] = mind_values(
+        [1.0e-3, 1.1e-3, 0.9e-3], [6.1e-3, 6.0e-3, 6.3e-3], [1.5e-2, 1.6e-2, 1.5e-2]
+    )
+    benchmarks[RUNTIME_VERDICT] = verdict_values(codes)
+    benchmarks[RUNTIME_INCORRECT] = mind_values(
+        *[float(sum(1 for (m, _), c in codes.items() if m == model and c)) for model in MODELS]
+    )
+    benchmarks[RUNTIME_MATERIALIZED] = mind_values(0.0, 0.0, 0.0)
+    return benchmarks
+
+
+def test_the_runtime_stands_in_every_table_with_its_verdict(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_results(project, "e" * 40, FIRST_DATE, with_runtime())
+    status, out, _ = report(capsys, "--iterations", "100", "--json")
+    assert status == 0
+    iteration = out.split("Tier: per-iteration", 1)[1].split("Tier:", 1)[0]
+    loop = section(out, "Training-loop impact")
+    rights = {"simple_quadratic": "1/1", "small_mlp": "1/5", "matmul_chain": "0/4"}
+    data = json.loads((project / SEED_JSON_NAME).read_text())
+    for model, right in rights.items():
+        median = plain(path, RUNTIME_TIME, model)[0]
+        assert median is not None
+        assert f"{format_time(median)}, {right} right" in seed_row(out, model)
+        assert f"{format_time(median)}, {right} right" in row(iteration, model)
+        mind = data["tiers"]["per_iteration"][model]["mind"]
+        assert mind["time_mean_us"] == pytest.approx(median * 1e6)
+        assert mind["label"].startswith("MIND's interpreter (`mind eval --exec`)")
+        assert data["benchmarks"][model]["mind_runtime_gradients_correct"].startswith(right)
+    quadratic = data["training_loop"]["benchmarks"]["simple_quadratic"]["mind_runtime"]
+    median = plain(path, RUNTIME_TIME, "simple_quadratic")[0]
+    assert median is not None and quadratic["total_us"] == pytest.approx(100 * median * 1e6)
+    assert quadratic["per_iteration"].endswith("materialized: no")
+    assert format_time(100 * median) in row(loop, "simple_quadratic")
+    for model in ("small_mlp", "matmul_chain"):
+        wrong = data["training_loop"]["benchmarks"][model]["mind_runtime"]
+        assert wrong["total_us"] is None
+        assert wrong["per_iteration"].startswith("wrong gradients: no total")
+        assert "wrong gradients: no total" in row(loop, model)
+    # Either engine may supply a gradient: small_mlp's IR lacks b1, b2, the runtime has
+    # b2 right; matmul_chain's IR has all four.
+    assert row(loop, "small_mlp").endswith("b1 gradients")
+    assert row(loop, "matmul_chain").endswith("nothing")
+    mlp = data["tiers"]["gradient_correctness"]["small_mlp"]
+    assert mlp["runtime"]["summary"] == "1/5 (x, w1, b1, w2 wrong)"
+    assert mlp["runtime"]["parameters"]["w1"]["verdict"] == "wrong"
+    assert mlp["still_to_compute_by_either"] == "b1 gradients"

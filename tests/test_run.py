@@ -21,6 +21,7 @@ PYTORCH_SIDE = {
     "pytorch_autograd.AotCapture.time_pytorch_aot_capture",
     "pytorch_autograd.Backward.time_pytorch_backward",
     "pytorch_autograd.Backward.time_pytorch_forward_backward",
+    "pytorch_autograd.SameFillsAsMindRuntime.time_pytorch_forward_backward_same_fills",
     "pytorch_autograd.SavedTensors.track_saved_tensor_bytes",
     "scaling.ReluMatmulChain.time_pytorch_aot_capture",
     "scaling.ReluMatmulChain.time_pytorch_backward",

@@ -122,18 +122,26 @@ class Model:
             for p in self.params
         }
 
-    def torch_forward(self, values: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """Evaluate the graph with PyTorch ops, recording the autograd tape."""
+    def torch_forward(
+        self,
+        values: Mapping[str, torch.Tensor],
+        matmul: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """Evaluate the graph with PyTorch ops, recording the autograd tape.
+
+        `matmul` replaces `@` (a test gives it a wrong backward rule to show what the
+        runtime's fills expose)."""
         import torch
 
         env = dict(values)
+        product = matmul if matmul is not None else torch.matmul
 
         def evaluate(expr: Expr) -> torch.Tensor:
             if isinstance(expr, Ref):
                 return env[expr.name]
             args = [evaluate(a) for a in expr.args]
             operations: dict[str, Callable[[], torch.Tensor]] = {
-                "matmul": lambda: args[0] @ args[1],
+                "matmul": lambda: product(args[0], args[1]),
                 "add": lambda: args[0] + args[1],
                 "mul": lambda: args[0] * args[1],
                 "relu": lambda: torch.relu(args[0]),

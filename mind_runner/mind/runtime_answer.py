@@ -1,43 +1,44 @@
-"""What `mind eval --exec` prints for `grad(...)`, read strictly.
+"""What one `mind eval --exec` call of `grad(...)` answered, read without torch.
 
-MIND's runtime prints its gradients on one line, e.g.
-`grad{ x: Tensor[F32,(1000)] fill=6 }`: each a constant tensor (`fill=V`), a
-materialized one (`materialized (sample=[v,v,...])`, its first 8 values, `...`
-when there are more), or a bare `Tensor[F32,(3)]` whose value is unknown. On
-stderr it repeats each answer as a debug line (`grad "x" fill Some(6.0)`). Its
-errors exit 0 ("Evaluation error: ...", type errors) and a gradient outside
-`--exec` panics (101), so the exit code alone says nothing: an answer counts only
-when stdout parses, stderr holds nothing but lines that repeat it, and MIND exited 0.
+MIND's runtime prints a gradient map on stdout,
+`grad{ b: Tensor[F32,(10)] fill=32, w: Tensor[F32,(2,4)] materialized (sample=[6,6,...]) }`,
+one entry per parameter it has a gradient for, in name order: a constant-filled
+tensor stays symbolic (`fill=V`, nothing was computed element by element), a
+buffer that was computed is `materialized` with its first 8 elements. It also
+writes one debug line per gradient on stderr (`grad "b" fill Some(32.0)`); those
+repeat the answer and are not errors. Anything else is: `Evaluation error: ...`
+(with exit 0), a panic (exit 101), other stderr, an answer that does not parse.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
 from mind_runner.util.text import first_line
 
-_ANSWER = re.compile(r"^grad\{ (?P<body>.*) \}$")
+_NUMBER = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|inf|NaN)"
 _ENTRY = re.compile(
-    r"(?P<name>[A-Za-z_]\w*): Tensor\[(?P<dtype>\w+),\((?P<shape>[^)]*)\)\]"
-    r"(?: fill=(?P<fill>\S+?)| materialized \(sample=\[(?P<sample>[^\]]*)\]\))?"
-    r"(?=, [A-Za-z_]\w*: Tensor\[|$)"
+    r"(?P<name>[A-Za-z_][A-Za-z0-9_]*): Tensor\[(?P<dtype>[A-Za-z0-9]+),\((?P<dims>[^()]*)\)\]"
+    rf"(?: fill=(?P<fill>{_NUMBER})"
+    rf"| materialized \(sample=\[(?P<sample>(?:{_NUMBER}|\.\.\.)(?:,(?:{_NUMBER}|\.\.\.))*)?\]\))?"
 )
-_DEBUG = re.compile(r'^grad "(?P<name>[^"]+)" fill (?:Some\((?P<fill>[^)]+)\)|None)$')
+_DEBUG_LINE = re.compile(r'grad "[A-Za-z_][A-Za-z0-9_]*" fill (?:Some\([^()]*\)|None)')
+_NO_CPU_EXEC = "cpu-exec feature is not enabled"
 
 
 @dataclass(frozen=True)
-class PrintedTensor:
-    """One gradient as MIND printed it."""
+class RuntimeGradient:
+    """One parameter's gradient as printed: its shape, and its value where there is one."""
 
-    dtype: str
-    shape: tuple[int, ...]
-    fill: float | None = None
-    sample: tuple[float, ...] | None = None
-    """The first values of a materialized tensor, row-major."""
-    truncated: bool = False
-    """The sample ends with `...`: the tensor has more values than printed."""
+    name: str
+    shape: tuple[int | str, ...]
+    fill: float | None = None  # every element, when the tensor stayed symbolic
+    sample: tuple[float, ...] | None = None  # the first elements, when materialized
+
+    @property
+    def materialized(self) -> bool:
+        return self.sample is not None
 
     @property
     def has_value(self) -> bool:
@@ -46,89 +47,88 @@ class PrintedTensor:
 
 @dataclass(frozen=True)
 class RuntimeAnswer:
-    gradients: dict[str, PrintedTensor]
+    """A call's gradients, or (`error`) why the call gave none; `exit_code` as it was."""
+
+    exit_code: int
+    gradients: tuple[RuntimeGradient, ...] = ()
+    error: str | None = None
+
+    @property
+    def silent(self) -> bool:
+        """Exit 0 and no error: whatever is wrong in it, MIND did not say so."""
+        return self.exit_code == 0 and self.error is None
+
+    def gradient_of(self, name: str) -> RuntimeGradient | None:
+        for gradient in self.gradients:
+            if gradient.name == name:
+                return gradient
+        return None
+
+    @property
+    def materialized(self) -> int:
+        """How many gradients were computed element by element (not kept as a fill)."""
+        return sum(1 for g in self.gradients if g.materialized)
 
 
-class UnreadableAnswer(ValueError):
-    """MIND's runtime gave no usable answer: an error, a panic, stray stderr, or text
-    that is not a gradient map. Its message says which, in one line."""
+class NoRuntime(NotImplementedError):
+    """This binary has no runtime engine (`--exec` falls back to the preview)."""
 
 
 def _number(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(text)
-    return value
+    return float(text)
 
 
-def _tensor(match: re.Match[str]) -> PrintedTensor:
-    shape = tuple(int(d) for d in match["shape"].split(",") if d.strip())
-    if match["fill"] is not None:
-        return PrintedTensor(match["dtype"], shape, fill=_number(match["fill"]))
-    if match["sample"] is not None:
-        items = [item.strip() for item in match["sample"].split(",") if item.strip()]
-        truncated = bool(items) and items[-1] == "..."
-        values = tuple(_number(item) for item in (items[:-1] if truncated else items))
-        return PrintedTensor(match["dtype"], shape, sample=values, truncated=truncated)
-    return PrintedTensor(match["dtype"], shape)
-
-
-def parse_gradients(line: str) -> dict[str, PrintedTensor]:
-    """`grad{ name: Tensor[...] ..., ... }` -> name -> tensor; UnreadableAnswer otherwise."""
-    answer = _ANSWER.match(line.strip())
-    if answer is None:
-        raise UnreadableAnswer(f"not a gradient map: {line.strip()[:120]!r}")
-    body = answer["body"]
-    gradients: dict[str, PrintedTensor] = {}
-    position = 0
-    while position < len(body):
-        entry = _ENTRY.match(body, position)
-        if entry is None:
-            raise UnreadableAnswer(f"unreadable gradient entry: {body[position:][:120]!r}")
-        try:
-            gradients[entry["name"]] = _tensor(entry)
-        except ValueError as error:
-            raise UnreadableAnswer(f"unreadable value {error} in {entry[0]!r}") from None
-        position = entry.end()
-        if body.startswith(", ", position):
-            position += 2
-    return gradients
-
-
-def _repeats_the_answer(line: str, gradients: dict[str, PrintedTensor]) -> bool:
-    """A debug line `grad "x" fill Some(6.0)` that says what the answer says of x."""
-    debug = _DEBUG.match(line)
-    if debug is None or debug["name"] not in gradients:
-        return False
-    printed = gradients[debug["name"]]
-    if debug["fill"] is None:
-        return printed.fill is None
-    try:
-        return printed.fill is not None and math.isclose(
-            _number(debug["fill"]), printed.fill, rel_tol=1e-6
+def parse_gradient_map(stdout: str) -> tuple[RuntimeGradient, ...]:
+    """The entries of `grad{ ... }`; ValueError saying where it stops making sense."""
+    text = stdout.strip()
+    if not (text.startswith("grad{") and text.endswith("}")) or "\n" in text:
+        raise ValueError(f"not one gradient map: {first_line(text.splitlines())!r}")
+    body = text[len("grad{") : -1].strip()
+    gradients: list[RuntimeGradient] = []
+    at = 0
+    while at < len(body):
+        match = _ENTRY.match(body, at)
+        if match is None:
+            raise ValueError(f"unreadable gradient entry at {body[at : at + 40]!r}")
+        dims = [d.strip() for d in match["dims"].split(",") if d.strip()]
+        sample = match["sample"]
+        gradients.append(
+            RuntimeGradient(
+                name=match["name"],
+                shape=tuple(int(d) if d.isdigit() else d for d in dims),
+                fill=None if match["fill"] is None else _number(match["fill"]),
+                sample=(
+                    None
+                    if sample is None
+                    else tuple(_number(v) for v in sample.split(",") if v != "...")
+                ),
+            )
         )
-    except ValueError:
-        return False
+        at = match.end()
+        if at < len(body):
+            if not body.startswith(", ", at):
+                raise ValueError(f"unreadable gradient entry at {body[at : at + 40]!r}")
+            at += 2
+    return tuple(gradients)
 
 
 def read_answer(exit_code: int, stdout: str, stderr: str) -> RuntimeAnswer:
-    """The gradients of one `mind eval --exec` call, or UnreadableAnswer saying why not."""
-    errors = stderr.splitlines()
-    if exit_code == 101 or "panicked at" in stderr:
-        at = next((i for i, line in enumerate(errors) if "panicked at" in line), None)
-        detail = first_line(errors[at + 1 :] if at is not None else errors)
-        raise UnreadableAnswer(f"panicked (exit {exit_code}): {detail}")
+    """A finished call's answer. NoRuntime where the binary lacks the runtime engine;
+    a misbehaviour (hang, signal) is the caller's to judge before this."""
+    if _NO_CPU_EXEC in stderr:
+        raise NoRuntime(f"this mind has no runtime engine: {first_line(stderr.splitlines())}")
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if not _DEBUG_LINE.fullmatch(line.strip())]
+    if exit_code == 101:
+        panic = next((line for line in lines if "panicked" in line), "")
+        index = lines.index(panic) + 1 if panic else 0
+        return RuntimeAnswer(exit_code, error="panicked (exit 101): " + first_line(lines[index:]))
     if exit_code != 0:
-        raise UnreadableAnswer(f"exit {exit_code}: {first_line(errors)}")
-    lines = [line for line in stdout.splitlines() if line.strip()]
-    if not lines:
-        if not stderr.strip():
-            raise UnreadableAnswer("exit 0 with nothing printed")
-        raise UnreadableAnswer(f"exit 0 with no answer; stderr says: {first_line(errors)}")
-    if len(lines) != 1:
-        raise UnreadableAnswer(f"{len(lines)} lines printed where one gradient map was expected")
-    gradients = parse_gradients(lines[0])
-    stray = [line for line in errors if line.strip() and not _repeats_the_answer(line, gradients)]
-    if stray:
-        raise UnreadableAnswer(f"exit 0 but stderr says: {stray[0].strip()[:200]}")
-    return RuntimeAnswer(gradients)
+        return RuntimeAnswer(exit_code, error=f"exit {exit_code}: {first_line(errors or lines)}")
+    if errors:
+        return RuntimeAnswer(exit_code, error=f"exit 0 but stderr says: {first_line(errors)}")
+    try:
+        gradients = parse_gradient_map(stdout)
+    except ValueError as unreadable:
+        return RuntimeAnswer(exit_code, error=f"exit 0 with no gradients: {unreadable}")
+    return RuntimeAnswer(exit_code, gradients=gradients)

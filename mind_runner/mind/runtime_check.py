@@ -1,12 +1,10 @@
-"""Is what MIND's runtime printed the gradient? Per parameter, against torch.autograd.
+"""Are the runtime's gradients right? Each parameter against `torch.autograd.grad`.
 
-The runtime's answer (`runtime_answer`) is compared with `torch.autograd.grad` on
-tensors filled with the same integers, in float64: the integer products of the
-seed models reach 1.8e9, past float32's exact integers, and MIND keeps its fills
-as f64. A constant answer (`fill=V`) must equal every element of torch's gradient;
-a materialized one is compared element by element on the values it printed.
-Verdicts are the compile-time check's: present (and right), absent (no value for
-the parameter), wrong.
+The reference is PyTorch's gradient of the same model on the same tensors: every
+parameter filled with its runtime fill (`runtime_program`), float32. A symbolic
+answer (`fill=V`) claims every element is V; a materialized one prints its first
+elements in row-major order, and those are compared one by one. Tolerance as in
+`gradient_check` (float32): |mind - torch| <= RTOL * |torch| + ATOL_SCALE * max|torch|.
 """
 
 from __future__ import annotations
@@ -17,81 +15,106 @@ from dataclasses import dataclass
 import torch
 
 from mind_runner.mind.correctness import Correctness, ParameterVerdict, Verdict
+from mind_runner.mind.gradient_check import ATOL_SCALE, RTOL
 from mind_runner.mind.models import Model
-from mind_runner.mind.runtime import RuntimeCall
-from mind_runner.mind.runtime_answer import PrintedTensor
+from mind_runner.mind.runtime_answer import RuntimeAnswer, RuntimeGradient
 
-RTOL = 1e-6
-"""MIND prints fills with 6 decimals; its integer products are exact in f64."""
-READING = "runtime (mind eval --exec, integer fills)"
+READING = "runtime"
 
 
 @dataclass(frozen=True)
-class RuntimeCheck:
-    """The verdicts and, per parameter, what MIND printed beside torch's value."""
+class RuntimeJudgement:
+    """One model's runtime answer judged: verdicts, and whether MIND said anything was wrong."""
 
     correctness: Correctness
-    printed: dict[str, str]
-    reference: dict[str, str]
+    exit_code: int
+    error: str | None
+    materialized: int  # gradients computed element by element
+    values: dict[str, str]  # per parameter: MIND's value as printed, "-" where none
+    reference: dict[str, str]  # per parameter: torch's value (one number when uniform)
+
+    @property
+    def silent_failures(self) -> int:
+        """Gradients absent or wrong while MIND exited 0 and printed no error."""
+        return self.correctness.incorrect if self.error is None and self.exit_code == 0 else 0
 
 
-def filled_gradients(case: Model, fills: dict[str, int]) -> dict[str, torch.Tensor]:
-    """torch.autograd.grad of the model at constant float64 tensors filled with `fills`."""
-    values = {
-        p.name: torch.full(p.shape, float(fills[p.name]), dtype=torch.float64, requires_grad=True)
+def reference_gradients(case: Model) -> dict[str, torch.Tensor]:
+    """`torch.autograd.grad` of `case` on float32 tensors holding its fills."""
+    leaves = {
+        p.name: torch.full(p.shape, float(p.fill), dtype=torch.float32, requires_grad=True)
         for p in case.params
     }
-    leaves = [values[p.name] for p in case.params]
-    grads = torch.autograd.grad(case.torch_forward(values), leaves)
-    return {p.name: g for p, g in zip(case.params, grads, strict=True)}
+    loss = case.torch_forward(leaves)
+    grads = torch.autograd.grad(loss, list(leaves.values()))
+    return {name: g.detach() for name, g in zip(leaves, grads, strict=True)}
 
 
-def describe(tensor: PrintedTensor | None) -> str:
-    if tensor is None:
-        return "absent"
-    if tensor.fill is not None:
-        return f"fill {tensor.fill:.10g}"
-    if tensor.sample is not None:
-        more = ", ..." if tensor.truncated else ""
-        return "sample [" + ", ".join(f"{v:.10g}" for v in tensor.sample) + more + "]"
+def _describe(tensor: torch.Tensor) -> str:
+    flat = tensor.flatten()
+    if bool((flat == flat[0]).all()):
+        return f"{flat[0].item():g}"
+    return f"[{', '.join(f'{v:g}' for v in flat[:4].tolist())}, ...]"
+
+
+def _printed(gradient: RuntimeGradient | None) -> str:
+    if gradient is None:
+        return "-"
+    if gradient.fill is not None:
+        return f"fill {gradient.fill:g}"
+    if gradient.sample is not None:
+        return "sample [" + ", ".join(f"{v:g}" for v in gradient.sample) + "]"
     return "no value"
 
 
-def describe_reference(reference: torch.Tensor) -> str:
-    low, high = float(reference.min()), float(reference.max())
-    return f"fill {low:.10g}" if low == high else f"{low:.10g} .. {high:.10g}"
-
-
-def _verdict(name: str, printed: PrintedTensor | None, reference: torch.Tensor) -> ParameterVerdict:
-    shape = tuple(reference.shape)
-    if printed is None or not printed.has_value or printed.shape != shape:
+def _verdict(
+    name: str, shape: tuple[int, ...], gradient: RuntimeGradient | None, reference: torch.Tensor
+) -> ParameterVerdict:
+    if gradient is None or not gradient.has_value:
         return ParameterVerdict(name, shape, Verdict.ABSENT)
-    flat = reference.flatten()
-    if printed.fill is not None:
-        candidate = torch.full_like(flat, printed.fill)
+    flat = reference.flatten().double()
+    if gradient.fill is not None:
+        printed = torch.full_like(flat, gradient.fill)
+        expected = flat
     else:
-        sample = printed.sample or ()
-        candidate = torch.tensor(sample, dtype=torch.float64)
-        flat = flat[: len(sample)]
+        assert gradient.sample is not None
+        printed = torch.tensor(gradient.sample, dtype=torch.float64)
+        expected = flat[: len(gradient.sample)]
     scale = float(flat.abs().max()) if flat.numel() else 0.0
-    difference = float((candidate - flat).abs().max()) if flat.numel() else 0.0
-    if math.isclose(difference, 0.0, abs_tol=RTOL * scale):
-        return ParameterVerdict(name, shape, Verdict.PRESENT, relative_error=0.0)
-    error = difference / scale if scale else math.inf
-    return ParameterVerdict(name, shape, Verdict.WRONG, relative_error=error)
-
-
-def check_runtime(call: RuntimeCall) -> RuntimeCheck:
-    """Every parameter of the call's model, judged."""
-    references = filled_gradients(call.case, call.fills)
-    gradients = call.answer.gradients
-    verdicts = tuple(
-        _verdict(p.name, gradients.get(p.name), references[p.name]) for p in call.case.params
+    if scale == 0.0:
+        scale = 1.0
+    error = (
+        float((printed - expected).abs().max()) / scale
+        if printed.numel() == expected.numel() and printed.numel() > 0
+        else math.inf
     )
-    return RuntimeCheck(
+    fits = gradient.shape == shape and printed.numel() == expected.numel() and printed.numel() > 0
+    close = fits and bool(
+        ((printed - expected).abs() <= RTOL * expected.abs() + ATOL_SCALE * flat.abs().max()).all()
+    )
+    if not math.isfinite(error):
+        error = math.inf
+    verdict = Verdict.PRESENT if close else Verdict.WRONG
+    return ParameterVerdict(name, shape, verdict, relative_error=error)
+
+
+def judge_runtime(case: Model, answer: RuntimeAnswer) -> RuntimeJudgement:
+    """Verdicts on `answer`, the runtime's gradients of `case` (with the runtime's fills)."""
+    reference = reference_gradients(case)
+    verdicts = tuple(
+        _verdict(p.name, p.shape, answer.gradient_of(p.name), reference[p.name])
+        for p in case.params
+    )
+    return RuntimeJudgement(
         correctness=Correctness(
-            reading=READING, parameters=verdicts, as_printed_misfits=0, note=""
+            reading=READING,
+            parameters=verdicts,
+            as_printed_misfits=0,
+            note="" if answer.error is None else answer.error,
         ),
-        printed={p.name: describe(gradients.get(p.name)) for p in call.case.params},
-        reference={p.name: describe_reference(references[p.name]) for p in call.case.params},
+        exit_code=answer.exit_code,
+        error=answer.error,
+        materialized=answer.materialized,
+        values={p.name: _printed(answer.gradient_of(p.name)) for p in case.params},
+        reference={name: _describe(tensor) for name, tensor in reference.items()},
     )

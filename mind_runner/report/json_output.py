@@ -17,7 +17,7 @@ from mind_runner.report.measures import (
     GRADIENT_PROGRAM,
     MEASURES,
     MODELS,
-    NO_EXECUTOR,
+    RUNTIME_LABEL,
     ReportedBenchmark,
     Tier,
     Unit,
@@ -30,7 +30,9 @@ from mind_runner.report.model import (
     gradients_correct,
     loop_totals,
     ratio,
+    runtime_gradients_correct,
     sample_count,
+    still_to_compute_by_either,
 )
 from mind_runner.results.asv_results import Figure
 from mind_runner.util.errors import UserError
@@ -107,12 +109,15 @@ def to_json(report: Report) -> dict[str, Any]:
     for model in MODELS:
         mind = report.value(model, "mind_gradient")
         correct = gradients_correct(report, model)
+        runtime = runtime_gradients_correct(report, model)
         benchmarks[model] = {
             "pytorch": figure(model, "pytorch_backward", device),
             "mind": figure(model, "mind_gradient"),
             "ratio": ratio(report.value(model, "pytorch_backward", device), mind),
             "ratio_meaning": "PyTorch per-iteration backward / MIND one-time gradient generation",
             "mind_gradients_correct": correct.summary,
+            "mind_runtime": figure(model, "mind_runtime_gradient"),
+            "mind_runtime_gradients_correct": runtime.summary,
         }
         generation[model] = {
             "mind": figure(model, "mind_gradient"),
@@ -123,7 +128,13 @@ def to_json(report: Report) -> dict[str, Any]:
             },
         }
         iteration[model] = {
-            "mind": {"status": "not measurable", "reason": NO_EXECUTOR, "value": None},
+            "mind": {
+                "label": RUNTIME_LABEL,
+                **figure(model, "mind_runtime_gradient"),
+                "gradients_correct": runtime.summary,
+                "materialized_gradients": report.value(model, "mind_runtime_materialized"),
+            },
+            "pytorch_same_fills": per_device(model, "pytorch_same_fills"),
             "mind_gradient_program": {
                 "label": GRADIENT_PROGRAM,
                 **figure(model, "mind_gradient_program"),
@@ -143,17 +154,30 @@ def to_json(report: Report) -> dict[str, Any]:
             key: figure(model, key, "cpu")
             for key in (m.key for m in MEASURES if m.tier is Tier.COUNT)
         }
-        correctness[model] = _correctness_json(report, model, correct)
+        correctness[model] = {
+            **_correctness_json(report, model, correct),
+            "silent_failures": figure(model, "mind_compile_time_silent_failures"),
+            "runtime": {
+                **_runtime_correctness_json(report, model, runtime),
+                "silent_failures": figure(model, "mind_runtime_silent_failures"),
+                "materialized_gradients": figure(model, "mind_runtime_materialized"),
+            },
+            "still_to_compute_by_either": still_to_compute_by_either(correct, runtime),
+        }
         loop[model] = {
             "mind": {
                 **_loop_json(loop_totals(report, model, "cpu")["mind"]),
                 "still_to_compute": None if correct.missing is None else list(correct.missing),
             },
+            "mind_runtime": {
+                **_loop_json(loop_totals(report, model, "cpu")["mind_runtime"]),
+                "still_to_compute": None if runtime.missing is None else list(runtime.missing),
+            },
             "pytorch": {
                 d: {
                     name: _loop_json(total)
                     for name, total in loop_totals(report, model, d).items()
-                    if name != "mind"
+                    if not name.startswith("mind")
                 }
                 for d in DEVICES
             },
@@ -188,6 +212,12 @@ def to_json(report: Report) -> dict[str, Any]:
             "seed reading (the scalar seed of `sum` read as ones of the summed shape) on "
             "seeded random values, against torch.autograd.grad: present, absent or wrong; "
             "mind_gradients_correct is e.g. `3/5 (b1, b2 absent)`",
+            "mind_runtime": f"{RUNTIME_LABEL}: `grad(tensor.sum(...), wrt=[...])` per call, "
+            "each parameter's gradient against torch.autograd.grad on the same fills (distinct "
+            "odd primes); timed whatever the verdict; materialized_gradients = gradients "
+            "computed as buffers rather than kept as one symbolic fill",
+            "silent_failures": "gradients absent or wrong while MIND exited 0 and printed no "
+            "error, per engine",
             "mind_gradient_program": f"{GRADIENT_PROGRAM}: MIND's gradient instructions, each "
             "one eager PyTorch CPU call on primal values computed beforehand, timed beside "
             "`.backward()`; only where every gradient is present",
@@ -212,11 +242,12 @@ def to_json(report: Report) -> dict[str, Any]:
             "formula": "total = one-time + N x per-iteration",
             "measured": [
                 "MIND gradient generation (one-time)",
+                f"MIND runtime call per iteration ({RUNTIME_LABEL}), where its gradients are right",
                 "PyTorch forward+backward and backward (per iteration)",
                 "PyTorch AOT capture (one-time)",
             ],
             "not_measured": [
-                f"MIND gradient execution per iteration ({NO_EXECUTOR})",
+                "execution of MIND's gradient IR per iteration (MIND's CLI does not run it)",
                 "the gradients MIND's IR lacks or gets wrong (benchmarks.<model>.mind."
                 "still_to_compute), which a MIND user must obtain by other means",
                 "MIND forward execution",
@@ -230,6 +261,30 @@ def to_json(report: Report) -> dict[str, Any]:
             "machine": report.machine,
             "result_file": str(report.result_file),
             "run_log": list(report.notes),
+        },
+    }
+
+
+def _runtime_correctness_json(
+    report: Report, model: str, correct: GradientsCorrect
+) -> dict[str, Any]:
+    """The runtime engine's summary, count and per-parameter verdicts."""
+    return {
+        "summary": correct.summary,
+        "still_to_compute": None if correct.missing is None else list(correct.missing),
+        "incorrect_gradients": figure_json(
+            report.get(model, "mind_runtime_incorrect_gradients"),
+            BY_KEY["mind_runtime_incorrect_gradients"],
+        ),
+        "parameters": {
+            name: {
+                "verdict": None if verdict is None else verdict.value,
+                **figure_json(
+                    report.get(model, "mind_runtime_gradient_verdict", name),
+                    BY_KEY["mind_runtime_gradient_verdict"],
+                ),
+            }
+            for name, verdict in correct.verdicts.items()
         },
     }
 

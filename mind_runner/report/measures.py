@@ -16,7 +16,9 @@ SEED_JSON_NAME = "real_autograd_results.json"
 DEFAULT_ITERATIONS = 1000
 MODELS = tuple(SEED_MODELS)
 DEVICES = ("cpu", "cuda")
-NO_EXECUTOR = "no gradient executor in MIND's CLI"
+RUNTIME_LABEL = "MIND's interpreter (`mind eval --exec`), whole process, constant-filled tensors"
+"""What MIND's per-iteration figure is: the runtime engine, not the gradient IR."""
+NO_RUNTIME = "no runtime figure (this commit's mind lacks cpu-exec, or it was not run)"
 GRADIENT_PROGRAM = "MIND's gradient program on PyTorch kernels, not a MIND runtime"
 
 
@@ -157,6 +159,73 @@ MEASURES = (
         "mind_gradient_program.GradientProgram.time_mind_gradient_program",
         Tier.ITERATION,
         Unit.SECONDS,
+    ),
+    ReportedBenchmark(
+        "mind_runtime_gradient",
+        "MIND runtime gradient (mind eval --exec)",
+        "mind_runtime.RuntimeGradient.time_mind_runtime_gradient",
+        Tier.ITERATION,
+        Unit.SECONDS,
+    ),
+    ReportedBenchmark(
+        "mind_runtime_instructions",
+        "MIND runtime gradient call, instructions retired",
+        "mind_runtime.RuntimeInstructionCounts.track_runtime_gradient_instructions",
+        Tier.COUNT,
+        Unit.INSTRUCTIONS,
+        spread="mind_runtime_spread",
+    ),
+    ReportedBenchmark(
+        "mind_runtime_spread",
+        "MIND runtime gradient call, run-to-run spread",
+        "mind_runtime.RuntimeInstructionCounts.track_runtime_gradient_spread_percent",
+        Tier.COUNT,
+        Unit.PERCENT,
+        hidden=True,
+    ),
+    ReportedBenchmark(
+        "mind_runtime_incorrect_gradients",
+        "MIND runtime incorrect gradients",
+        "mind_runtime.RuntimeCorrectness.track_runtime_incorrect_gradients",
+        Tier.CORRECTNESS,
+        Unit.GRADIENTS,
+    ),
+    ReportedBenchmark(
+        "mind_runtime_silent_failures",
+        "MIND runtime silent failures (exit 0, no error)",
+        "mind_runtime.RuntimeCorrectness.track_runtime_silent_failures",
+        Tier.CORRECTNESS,
+        Unit.GRADIENTS,
+    ),
+    ReportedBenchmark(
+        "mind_runtime_materialized",
+        "MIND runtime gradients materialized",
+        "mind_runtime.RuntimeCorrectness.track_runtime_materialized_gradients",
+        Tier.CORRECTNESS,
+        Unit.GRADIENTS,
+    ),
+    ReportedBenchmark(
+        "mind_runtime_gradient_verdict",
+        "MIND runtime gradient verdict",
+        "mind_runtime.RuntimeParameterGradients.track_runtime_gradient_verdict",
+        Tier.CORRECTNESS,
+        Unit.VERDICT,
+        per_parameter=True,
+    ),
+    ReportedBenchmark(
+        "mind_compile_time_silent_failures",
+        "MIND compile-time silent failures (exit 0, no error)",
+        "mind_runtime.CompileTimeSilentFailures.track_compile_time_silent_failures",
+        Tier.CORRECTNESS,
+        Unit.GRADIENTS,
+    ),
+    ReportedBenchmark(
+        "pytorch_same_fills",
+        "PyTorch forward+backward on the runtime's fills",
+        "pytorch_autograd.SameFillsAsMindRuntime.time_pytorch_forward_backward_same_fills",
+        Tier.ITERATION,
+        Unit.SECONDS,
+        pytorch=True,
     ),
     ReportedBenchmark(
         "pytorch_backward",

@@ -28,7 +28,7 @@ from mind_runner.report.measures import (
     DEVICES,
     MEASURES,
     MODELS,
-    NO_EXECUTOR,
+    RUNTIME_LABEL,
     Tier,
 )
 from mind_runner.results.asv_results import CommitResults, Figure, Status
@@ -161,15 +161,31 @@ class GradientsCorrect:
 
 
 def gradients_correct(report: Report, model: str) -> GradientsCorrect:
+    """The compile-time engine's gradients (`mindc --emit-grad-ir`)."""
     return _gradients_correct(model, report.figures[model])
 
 
-def _gradients_correct(model: str, figures: Mapping[str, Mapping[str, Figure]]) -> GradientsCorrect:
+def runtime_gradients_correct(report: Report, model: str) -> GradientsCorrect:
+    """The runtime engine's gradients (`mind eval --exec`)."""
+    return _gradients_correct(
+        model,
+        report.figures[model],
+        verdict_key="mind_runtime_gradient_verdict",
+        count_key="mind_runtime_incorrect_gradients",
+    )
+
+
+def _gradients_correct(
+    model: str,
+    figures: Mapping[str, Mapping[str, Figure]],
+    verdict_key: str = "mind_gradient_verdict",
+    count_key: str = "mind_incorrect_gradients",
+) -> GradientsCorrect:
     """From the per-parameter verdicts, else from the count alone (names unknown)."""
     params = SEED_MODELS[model].params
     verdicts: dict[str, Verdict | None] = {}
     for p in params:
-        figure = figures["mind_gradient_verdict"][p.name]
+        figure = figures[verdict_key][p.name]
         code = int(figure.value) if figure.ok and figure.value is not None else None
         verdicts[p.name] = None if code is None else VERDICTS_BY_CODE.get(code)
     known = {name: verdict for name, verdict in verdicts.items() if verdict is not None}
@@ -177,7 +193,7 @@ def _gradients_correct(model: str, figures: Mapping[str, Mapping[str, Figure]]) 
         judged = tuple(ParameterVerdict(p.name, p.shape, known[p.name]) for p in params)
         missing = tuple(p.name for p in judged if p.verdict is not Verdict.PRESENT)
         return GradientsCorrect(summarise(judged), missing, verdicts)
-    count = figures["mind_incorrect_gradients"][""]
+    count = figures[count_key][""]
     if count.ok and count.value is not None:
         incorrect = int(count.value)
         summary = f"{len(params) - incorrect}/{len(params)}"
@@ -200,6 +216,17 @@ def still_to_compute(correct: GradientsCorrect) -> str:
     if correct.missing is None:
         return f"not known ({correct.summary})"
     return f"{', '.join(correct.missing)} gradients" if correct.missing else "nothing"
+
+
+def still_to_compute_by_either(compile_time: GradientsCorrect, runtime: GradientsCorrect) -> str:
+    """What neither engine gives right: a user may take each gradient from either one.
+    An engine without recorded verdicts (no runtime at this commit) offers nothing."""
+    if runtime.missing is None:
+        return still_to_compute(compile_time)
+    if compile_time.missing is None:
+        return still_to_compute(runtime)
+    both = tuple(name for name in compile_time.missing if name in runtime.missing)
+    return f"{', '.join(both)} gradients" if both else "nothing"
 
 
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -268,8 +295,9 @@ def loop_totals(report: Report, model: str, device: str) -> dict[str, LoopTotal]
             None,
             n,
             "MIND gradient generation (one whole mindc process)",
-            not_measured + NO_EXECUTOR,
+            not_measured + "MIND's CLI does not execute its gradient IR",
         ),
+        "mind_runtime": _runtime_total(report, model),
         "pytorch_eager": LoopTotal(
             None,
             report.value(model, "pytorch_forward_backward", device),
@@ -294,3 +322,26 @@ def loop_totals(report: Report, model: str, device: str) -> dict[str, LoopTotal]
             not_measured + "the compiled step that runs the captured graph",
         ),
     }
+
+
+WRONG_NO_TOTAL = "wrong gradients: no total"
+
+
+def _runtime_total(report: Report, model: str) -> LoopTotal:
+    """N x MIND's runtime call, where its gradients are right; no total where not."""
+    n = report.iterations
+    correct = runtime_gradients_correct(report, model)
+    materialized = report.value(model, "mind_runtime_materialized")
+    what = RUNTIME_LABEL + (
+        "" if materialized is None else f"; materialized: {'yes' if materialized else 'no'}"
+    )
+    if correct.missing != ():
+        why = (
+            f"{WRONG_NO_TOTAL} ({correct.summary})"
+            if correct.missing
+            else f"gradients not judged: no total ({correct.summary})"
+        )
+        return LoopTotal(None, None, n, "none", why, one_time_applies=False)
+    return LoopTotal(
+        None, report.value(model, "mind_runtime_gradient"), n, "none", what, one_time_applies=False
+    )
