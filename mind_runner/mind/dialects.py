@@ -34,11 +34,6 @@ def _render_call_style(
     return f"tensor.{expr.kind}({', '.join(args)})"
 
 
-def render_expression(expr: Expr) -> str:
-    """One expression in the `let` form's syntax (operators, `tensor.sum(x, axes=[..])`)."""
-    return _render_call_style(expr, False, True)
-
-
 def _parenthesise(expr: Expr, text: str) -> str:
     """Binary operands that are themselves binary get parentheses (no precedence games)."""
     if isinstance(expr, Op) and expr.kind in BINARY_OPS:

@@ -93,25 +93,6 @@ class Model:
         visit(self.result)
         return counts
 
-    def shape_of(self, expr: Expr) -> tuple[int, ...]:
-        """The shape `expr` evaluates to (no torch needed: runtime-only processes)."""
-        if isinstance(expr, Ref):
-            shapes = {p.name: p.shape for p in self.params}
-            if expr.name in shapes:
-                return shapes[expr.name]
-            return self.shape_of(dict(self.bindings)[expr.name])
-        shapes_in = [self.shape_of(arg) for arg in expr.args]
-        if expr.kind == "matmul":
-            return (shapes_in[0][0], shapes_in[1][-1])
-        if expr.kind in BINARY_OPS:
-            a, b = shapes_in
-            rank = max(len(a), len(b))
-            padded = [(1,) * (rank - len(s)) + s for s in (a, b)]
-            return tuple(max(x, y) for x, y in zip(*padded, strict=True))
-        if expr.kind == "sum":
-            return tuple(d for i, d in enumerate(shapes_in[0]) if i not in expr.axes)
-        return shapes_in[0]
-
     def torch_parameters(self, device: str = "cpu", rng_seed: int = 0) -> dict[str, torch.Tensor]:
         """Seeded random leaves that require grad (values do not change the graph's cost)."""
         import torch
