@@ -144,6 +144,8 @@ class SameFillsAsMindRuntime:
     """Tier: per-iteration gradient execution, PyTorch side, on the tensors MIND's runtime
     is given (mind_runtime.RuntimeGradient): constant fills, distinct odd primes."""
 
+    version = 1  # raised only when what a figure means changes (see versions.json)
+
     params = [MODELS, DEVICES]
     param_names = ["model", "device"]
 
