@@ -140,3 +140,21 @@ def test_without_mind_history_bisect_says_what_to_do(
     asv.write(4)
     with pytest.raises(UserError, match="bisecting needs MIND's git history"):
         bisect(MACHINE, config_path=root / "asv.conf.json", measure=asv)
+
+
+def test_a_step_next_to_a_sample_without_a_number_is_found(
+    project: tuple[Path, list[str]],
+) -> None:
+    """The oldest sample cannot differentiate (a skip): the step from c3 to c4 would hide
+    in front of the first number, so the commits before it are measured too."""
+    root, commits = project
+    level: dict[int, float | None] = {i: 61_000.0 if i < 4 else 64_000.0 for i in range(12)}
+    level[0] = float("nan")
+    level[2] = None  # does not build
+    asv = FakeAsv(root / "results", commits, level)
+    for index in every_kth_indices(12, 4):
+        asv.write(index)
+    narrowed = bisect(MACHINE, config_path=root / "asv.conf.json", measure=asv)
+    (step,) = narrowed.steps
+    assert step.single_commit and step.first_after == commits[4]
+    assert [c for c, _ in asv.calls] == [commits[2], commits[3], commits[1]]

@@ -50,9 +50,9 @@ def test_sparse_then_bisect_finds_every_step_with_fewer_builds(
     assert f"every 4th commit: 4 of {len(history.commits)}" in backfill.stdout, backfill.stdout
     narrowed = sparse.mind_runner("bisect", "--machine", MACHINE, *ONCE)
     print(narrowed.stdout, narrowed.stderr)
-    last_line = narrowed.stdout.strip().splitlines()[-1]
-    builds = int(last_line.split("built and measured ")[1].split(" ")[0])
-    assert 4 + builds < len(history.commits), last_line
+    (summary,) = [line for line in narrowed.stdout.splitlines() if "built and measured" in line]
+    builds = int(summary.split("built and measured ")[1].split(" ")[0])
+    assert 4 + builds < len(history.commits), summary
     sparse.mind_runner("regressions", "--all")
     published_history.project.mind_runner("regressions", "--all")
     classes = ("mind_counts.InstructionCounts.", "mind_correctness.GradientCorrectness.")

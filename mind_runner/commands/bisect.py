@@ -21,7 +21,7 @@ from pathlib import Path
 from mind_runner.commands.config import CONFIG_PATH
 from mind_runner.commands.regressions import load_exact_steps
 from mind_runner.commands.run import run
-from mind_runner.regressions.detector import Outcome, Step
+from mind_runner.regressions.detector import Outcome, Series, Step
 from mind_runner.util.errors import UserError
 
 Measure = Callable[[str, str, str, Sequence[str]], int]
@@ -49,7 +49,34 @@ def _untried(step: Step, tried: set[str]) -> list[str]:
     return [c for c, outcome in step.between if outcome is Outcome.NOT_RUN and c not in tried]
 
 
-def _steps(machine: str, config_path: Path) -> list[Step]:
+def _leading_gap(series: Series, history: Sequence[str], tried: set[str]) -> list[str]:
+    """The commits a step could hide in before a figure's first number: a sparse run's
+    oldest sample that skips or fails (it cannot differentiate, it does not build) has
+    no number to compare with, so the commits between it and the first number are
+    measured until that number has a measured neighbour or none is left."""
+    usable = [i for i, point in enumerate(series.points) if point.usable]
+    if not usable:
+        return []
+    earlier = [p for p in series.points[: usable[0]] if p.outcome is not Outcome.NOT_RUN]
+    if not earlier:
+        return []
+    position = {commit: index for index, commit in enumerate(history)}
+    low, high = position[earlier[0].commit], position[series.points[usable[0]].commit]
+    measured = {p.commit for p in series.points if p.outcome is not Outcome.NOT_RUN}
+    return [c for c in history[low + 1 : high] if c not in measured and c not in tried]
+
+
+@dataclass(frozen=True)
+class _Work:
+    """What is left: a figure's name and the commits not yet tried where its step may be."""
+
+    benchmark: str
+    span: str
+    untried: list[str]
+
+
+def _work(machine: str, config_path: Path, tried: set[str]) -> tuple[list[Step], list[_Work]]:
+    """Every step, and every range a step may still hide in (step ranges, leading gaps)."""
     found, _ = load_exact_steps(config_path)
     mine = [m for m in found if m.history.machine == machine]
     if not mine:
@@ -59,7 +86,18 @@ def _steps(machine: str, config_path: Path) -> list[Step]:
             "bisecting needs MIND's git history: set MIND_REPO to a clone, or run once so that "
             "asv's mirror of MIND exists"
         )
-    return [step for m in mine for series in m.found for step in series.steps]
+    steps = [step for m in mine for series in m.found for step in series.steps]
+    work = [
+        _Work(s.benchmark, f"{s.last_before[:8]}..{s.first_after[:8]}", _untried(s, tried))
+        for s in steps
+        if _untried(s, tried)
+    ]
+    for m in mine:
+        for series_steps in m.found:
+            gap = _leading_gap(series_steps.series, m.history.history or (), tried)
+            if gap:
+                work.append(_Work(series_steps.series.benchmark, f"before {gap[-1][:8]}", gap))
+    return steps, work
 
 
 def bisect(
@@ -73,20 +111,16 @@ def bisect(
     tried: set[str] = set()
     measured: list[str] = []
     while True:
-        steps = _steps(machine, config_path)
-        pending = [s for s in steps if _untried(s, tried)]
+        steps, pending = _work(machine, config_path, tried)
         if not pending:
             return Narrowed(tuple(steps), tuple(measured))
-        candidates = _untried(pending[0], tried)
+        candidates = pending[0].untried
         commit = candidates[len(candidates) // 2]
-        classes = sorted(
-            {_class_of(s.benchmark) for s in pending if commit in {c for c, _ in s.between}}
-        )
+        classes = sorted({_class_of(w.benchmark) for w in pending if commit in w.untried})
         bench = "|".join(f"^{re.escape(name)}\\." for name in classes)
         print(
-            f"mind_runner: bisecting {len(pending)} step(s): measuring {commit[:8]} "
-            f"({len(candidates)} untried in {pending[0].last_before[:8]}.."
-            f"{pending[0].first_after[:8]}) for {', '.join(classes)}",
+            f"mind_runner: bisecting {len(pending)} range(s): measuring {commit[:8]} "
+            f"({len(candidates)} untried, {pending[0].span}) for {', '.join(classes)}",
             file=sys.stderr,
         )
         status = measure(commit, machine, bench, asv_args)
