@@ -126,15 +126,23 @@ class StageCounts:
 
 
 def count_stages(
-    driver: MindDriver, case: PreparedModel, seeds: tuple[int, ...] = SEEDS
+    driver: MindDriver, case: PreparedModel, seeds: tuple[int, ...] = SEEDS, repeat: bool = True
 ) -> StageCounts:
+    """Both calls under every seed; `repeat`: the first seed again, for the spread figures
+    (callgrind runs only where a figure needs them)."""
     valgrind = find_valgrind()
     return StageCounts(
         front_end=count_seeded(
-            driver.command(Stage.FRONT_END, case.program), seeds=seeds, valgrind=valgrind
+            driver.command(Stage.FRONT_END, case.program),
+            seeds=seeds,
+            valgrind=valgrind,
+            repeat=repeat,
         ),
         gradient=count_seeded(
-            driver.command(Stage.GRADIENT, case.program), seeds=seeds, valgrind=valgrind
+            driver.command(Stage.GRADIENT, case.program),
+            seeds=seeds,
+            valgrind=valgrind,
+            repeat=repeat,
         ),
     )
 

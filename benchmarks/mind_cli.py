@@ -19,6 +19,8 @@ from mind_runner.mind.driver import Stage
 class GradientGeneration:
     """Tier: gradient generation (one-time cost), MIND side."""
 
+    version = 1  # raised only when what a figure means changes (see versions.json)
+
     params = [MODELS]
     param_names = ["model"]
 
@@ -43,6 +45,8 @@ class GradientGeneration:
 
 class CliStages:
     """Tier: process and front end, MIND side: what surrounds gradient generation."""
+
+    version = 1  # raised only when what a figure means changes (see versions.json)
 
     params = [MODELS]
     param_names = ["model"]

@@ -30,6 +30,8 @@ CorrectnessOrReason = Correctness | NotMeasured
 class GradientCorrectness:
     """Tier: gradient correctness, per seed model."""
 
+    version = 1  # raised only when what a figure means changes (see versions.json)
+
     params = [MODELS]
     param_names = ["model"]
 
@@ -54,6 +56,8 @@ class GradientCorrectness:
 
 class ParameterGradients:
     """Tier: gradient correctness, per seed model and parameter: which gradient is missing."""
+
+    version = 1  # raised only when what a figure means changes (see versions.json)
 
     params = [MODELS, PARAMETERS]
     param_names = ["model", "parameter"]
@@ -98,6 +102,8 @@ def judge_chains(layers: list[int]) -> dict[int, CorrectnessOrReason]:
 class ChainCorrectness:
     """Tier: gradient correctness against network depth N (scaling.ReluMatmulChain's
     chains): N relu(matmul) layers on 16x16, N + 1 parameters."""
+
+    version = 1  # raised only when what a figure means changes (see versions.json)
 
     params = [CHAIN_LAYERS]
     param_names = ["N"]

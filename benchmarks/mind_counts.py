@@ -72,6 +72,8 @@ class InstructionCounts:
     working directory /; the first seed is counted twice to check it repeats.
     """
 
+    version = 1  # raised only when what a figure means changes (see versions.json)
+
     params = [MODELS]
     param_names = ["model"]
 
@@ -129,6 +131,8 @@ class InstructionCounts:
 
 class PeakMemory:
     """Tier: memory of gradient generation (one-time), MIND side."""
+
+    version = 1  # raised only when what a figure means changes (see versions.json)
 
     params = [MODELS]
     param_names = ["model"]

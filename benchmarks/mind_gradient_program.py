@@ -54,6 +54,8 @@ class GradientProgram:
     """Tier: per-iteration gradient execution, MIND's side (MIND's gradient program on
     PyTorch kernels, not a MIND runtime). Sampled as pytorch_autograd.Backward is."""
 
+    version = 1  # raised only when what a figure means changes (see versions.json)
+
     params = [MODELS]
     param_names = ["model"]
     number = 1

@@ -77,6 +77,8 @@ class _RuntimeJudged:
 class RuntimeCorrectness(_RuntimeJudged):
     """Tier: gradient correctness of MIND's runtime (`mind eval --exec`), per seed model."""
 
+    version = 1  # raised only when what a figure means changes (see versions.json)
+
     params = [MODELS]
     param_names = ["model"]
 
@@ -115,6 +117,8 @@ class RuntimeCorrectness(_RuntimeJudged):
 class RuntimeParameterGradients(_RuntimeJudged):
     """Tier: gradient correctness of MIND's runtime, per seed model and parameter."""
 
+    version = 1  # raised only when what a figure means changes (see versions.json)
+
     params = [MODELS, PARAMETERS]
     param_names = ["model", "parameter"]
 
@@ -138,6 +142,8 @@ class RuntimeParameterGradients(_RuntimeJudged):
 
 class CompileTimeSilentFailures:
     """Tier: gradient correctness of MIND's compile-time engine (`mindc --emit-grad-ir`)."""
+
+    version = 1  # raised only when what a figure means changes (see versions.json)
 
     params = [MODELS]
     param_names = ["model"]
@@ -171,6 +177,8 @@ class RuntimeGradient:
     were materialized is RuntimeCorrectness.track_runtime_materialized_gradients, whether
     they are right track_runtime_incorrect_gradients."""
 
+    version = 1  # raised only when what a figure means changes (see versions.json)
+
     params = [MODELS]
     param_names = ["model"]
 
@@ -188,6 +196,8 @@ class RuntimeGradient:
 class RuntimeInstructionCounts:
     """Tier: per-iteration gradient execution, MIND side, as instructions retired: the
     runtime call of RuntimeGradient under callgrind, median over 3 fixed hash seeds."""
+
+    version = 1  # raised only when what a figure means changes (see versions.json)
 
     params = [MODELS]
     param_names = ["model"]

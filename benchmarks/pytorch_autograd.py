@@ -42,6 +42,8 @@ class Backward:
     gets a freshly recorded forward graph (a graph can be walked back once).
     """
 
+    version = 1  # raised only when what a figure means changes (see versions.json)
+
     params = [MODELS, DEVICES]
     param_names = ["model", "device"]
     number = 1
@@ -75,6 +77,8 @@ class AotCapture:
     `mindc --autodiff`. Every sample is a fresh capture (nothing is cached between
     aot_function wrappers); one throw-away capture in setup pays for lazy imports."""
 
+    version = 1  # raised only when what a figure means changes (see versions.json)
+
     params = [MODELS, DEVICES]
     param_names = ["model", "device"]
     number = 1
@@ -100,6 +104,8 @@ class AotCapture:
 
 class SavedTensors:
     """Tier: per-iteration gradient execution, memory: what a training step must keep."""
+
+    version = 1  # raised only when what a figure means changes (see versions.json)
 
     params = [MODELS, DEVICES]
     param_names = ["model", "device"]
@@ -137,6 +143,8 @@ def saved_tensor_bytes(case: Model, parameters: dict[str, torch.Tensor]) -> int:
 class SameFillsAsMindRuntime:
     """Tier: per-iteration gradient execution, PyTorch side, on the tensors MIND's runtime
     is given (mind_runtime.RuntimeGradient): constant fills, distinct odd primes."""
+
+    version = 1  # raised only when what a figure means changes (see versions.json)
 
     params = [MODELS, DEVICES]
     param_names = ["model", "device"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import Any
 
 from benchmarks.common import (
     CHAIN_LAYERS,
@@ -31,9 +31,6 @@ from mind_runner.measure.callgrind import find_valgrind
 from mind_runner.measure.fixed_seed import SEEDS, shim_library
 from mind_runner.mind.driver import CannotDifferentiate, MindDriver, MindFailed, Stage
 from mind_runner.mind.models import Model, relu_matmul_chain
-
-if TYPE_CHECKING:
-    import torch
 
 LAYERS = CHAIN_LAYERS
 
@@ -86,7 +83,8 @@ def measure_chains(layers: list[int], seeds: tuple[int, ...] = SEEDS) -> dict[in
             measured[n] = ChainMind(None, None, str(failure), failed=True)
             continue
         command = driver.command(Stage.GRADIENT, prepared.program)
-        counts = None if no_counts else count_stages(driver, prepared, seeds)
+        # No spread figure is recorded for the chains: one callgrind run per seed.
+        counts = None if no_counts else count_stages(driver, prepared, seeds, repeat=False)
         measured[n] = ChainMind(command, counts, no_counts)
     return measured
 
@@ -104,13 +102,30 @@ def _mind_counts(mind: dict[int, ChainMind], N: int) -> None:
     mind[N].require_counts()
 
 
-def _warm_up(mind: dict[int, ChainMind], N: int) -> None:
+_recorded: dict[str, Any] = {}
+"""The PyTorch side's forward, inputs and recorded loss, per sample. asv hands a
+method's own `setup` the parameters only, and a class-wide setup would import torch
+and build the N-layer graph in the MIND side's processes too (2-3 s each)."""
+
+
+def _record_forward(mind: dict[int, ChainMind], N: int) -> None:
+    """A freshly recorded forward per sample: a graph can be walked back once."""
+    case = chain(N)
+    forward = positional_forward(case)
+    inputs = list(case.torch_parameters().values())
+    _recorded.update(forward=forward, inputs=inputs, loss=forward(*inputs))
+
+
+def _record_and_warm_up(mind: dict[int, ChainMind], N: int) -> None:
+    _record_forward(mind, N)
     warm_up_aot_autograd()
 
 
 class ReluMatmulChain:
     """Tiers: gradient generation (one-time) on both sides, and PyTorch's per-iteration
     backward, against network depth N."""
+
+    version = 1  # raised only when what a figure means changes (see versions.json)
 
     params = [LAYERS]
     param_names = ["N"]
@@ -121,13 +136,6 @@ class ReluMatmulChain:
     def setup_cache(self) -> dict[int, ChainMind]:
         """MIND's checks and callgrind runs, once per commit (N=1000 takes ~1 s a run)."""
         return measure_chains(LAYERS)
-
-    def setup(self, mind: dict[int, ChainMind], N: int) -> None:
-        """A freshly recorded forward per sample: a graph can be walked back once."""
-        case = chain(N)
-        self.forward = positional_forward(case)
-        self.inputs = list(case.torch_parameters().values())
-        self.loss: torch.Tensor = self.forward(*self.inputs)
 
     @with_attributes(setup=_mind_command)
     def time_mind_gradient_ir(self, mind: dict[int, ChainMind], N: int) -> None:
@@ -143,16 +151,17 @@ class ReluMatmulChain:
         (medians over 3 fixed hash seeds each)."""
         return mind[N].require_counts().autodiff
 
+    @with_attributes(setup=_record_forward)
     def time_pytorch_backward(self, mind: dict[int, ChainMind], N: int) -> None:
         """Tier: per-iteration gradient execution. Timer: `loss.backward()` alone on
         the N-layer chain's forward graph recorded in setup, CPU."""
-        self.loss.backward()
+        _recorded["loss"].backward()
 
-    @with_attributes(setup=_warm_up, repeat=(1, 5, 10.0), min_run_count=1, timeout=300)
+    @with_attributes(setup=_record_and_warm_up, repeat=(1, 5, 10.0), min_run_count=1, timeout=300)
     def time_pytorch_aot_capture(self, mind: dict[int, ChainMind], N: int) -> None:
         """Tier: gradient generation, one-time (MIND's peer). Timer: a fresh
         `aot_function` capture with no-op compilers of the N-layer chain, called once:
         fake-tensor tracing, joint forward/backward graph, partitioning, one run of
         the captured forward; CPU (as pytorch_autograd.AotCapture). About 10 s at
         N=1000: one sample per round, two rounds."""
-        capture_joint_graph(self.forward, self.inputs)
+        capture_joint_graph(_recorded["forward"], _recorded["inputs"])

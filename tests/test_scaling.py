@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from asv_runner.discovery import _get_benchmark
@@ -13,6 +16,7 @@ from tests.asv_results import benchmark_values, is_skipped, load_results
 from tests.conftest import PublishedHistory
 from tests.mind_binaries import fixture_bin_dir
 
+ROOT = Path(__file__).resolve().parent.parent
 BENCHMARK = "scaling.ReluMatmulChain."
 MIND_METHODS = ("time_mind_gradient_ir", "track_mind_autodiff_instructions")
 PYTORCH_METHODS = ("time_pytorch_backward", "time_pytorch_aot_capture")
@@ -39,7 +43,6 @@ def test_mind_side_grows_linearly_with_depth(monkeypatch: pytest.MonkeyPatch) ->
     benchmark = ReluMatmulChain()
     autodiff = {}
     for n in (1, 10, 100):
-        benchmark.setup(mind, n)
         benchmark.time_mind_gradient_ir(mind, n)
         autodiff[n] = benchmark.track_mind_autodiff_instructions(mind, n)
     # Linear: each layer adds the same work, so 90 more layers add 10x what 9 do.
@@ -58,10 +61,33 @@ def test_pytorch_side_runs_without_any_mind(monkeypatch: pytest.MonkeyPatch, n: 
     assert all(asv_setup_skips(method, mind, index) for method in MIND_METHODS)
     assert not any(asv_setup_skips(method, mind, index) for method in PYTORCH_METHODS)
     benchmark = ReluMatmulChain()
-    benchmark.setup(mind, n)
+    ReluMatmulChain.time_pytorch_backward.setup(mind, n)  # type: ignore[attr-defined]
     benchmark.time_pytorch_backward(mind, n)
-    assert all(tensor.grad is not None for tensor in benchmark.inputs)
+    assert all(tensor.grad is not None for tensor in scaling._recorded["inputs"])
+    ReluMatmulChain.time_pytorch_aot_capture.setup(mind, n)  # type: ignore[attr-defined]
     benchmark.time_pytorch_aot_capture(mind, n)
+
+
+def test_the_mind_side_never_imports_torch() -> None:
+    """A MIND-only benchmark process (setup_cache aside) pays no torch import: 2-3 s each."""
+    code = (
+        "import sys\n"
+        "from asv_runner.discovery import _get_benchmark\n"
+        "import benchmarks.scaling as scaling\n"
+        "from benchmarks.scaling import ChainMind, ReluMatmulChain\n"
+        "mind = {n: ChainMind(['mindc'], None, 'no counts') for n in scaling.LAYERS}\n"
+        "for method in ('time_mind_gradient_ir', 'track_mind_autodiff_instructions'):\n"
+        "    f = getattr(ReluMatmulChain, method)\n"
+        "    b = _get_benchmark(method, scaling, ReluMatmulChain, f)\n"
+        "    b.set_param_idx(3)\n"
+        "    b.set_cache(mind)\n"
+        "    b.do_setup()\n"
+        "print('torch' in sys.modules)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert completed.stdout.strip().splitlines()[-1] == "False", completed.stderr
 
 
 def test_the_slow_capture_takes_one_sample_per_round() -> None:

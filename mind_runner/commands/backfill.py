@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mind_runner.commands.asv_command import HASHFILE, ensure_machine
+from mind_runner.commands.bisect import every_kth
 from mind_runner.commands.config import CONFIG_PATH, results_dir
 from mind_runner.commands.guard import HARNESS_FAULT_STATUS
 from mind_runner.commands.merge import MACHINE_FILE, merge
@@ -137,14 +138,21 @@ def backfill(
     machine: str | None,
     asv_args: Sequence[str],
     config_path: Path = CONFIG_PATH,
+    every: int = 1,
 ) -> int:
-    """Plan, run the workers in parallel, merge into results/; asv run's exit status."""
+    """Plan, run the workers in parallel, merge into results/; asv run's exit status.
+    `every` K > 1 measures every K-th first-parent commit (and the newest): a sparse
+    run whose steps `bisect` then narrows."""
     from asv.machine import Machine
 
     name = machine or Machine.get_unique_machine_name()
     ensure_machine(name)  # once, here, so that the workers all find it described
     destination = results_dir(config_path)
     commits = range_commits(range_spec, pull="--no-pull" not in asv_args, config_path=config_path)
+    if every > 1:
+        sparse = every_kth(commits, every)
+        print(f"every {every}th commit: {len(sparse)} of {len(commits)}")
+        commits = sparse
     done = measured_commits(destination, name)
     missing = [c for c in commits if c not in done]
     if len(missing) < len(commits):

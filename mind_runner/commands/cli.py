@@ -146,7 +146,7 @@ def _merge(args: argparse.Namespace) -> int:
 def _backfill(args: argparse.Namespace) -> int:
     from mind_runner.commands.backfill import backfill
 
-    status = backfill(args.range, args.shards, args.machine, args.asv_args)
+    status = backfill(args.range, args.shards, args.machine, args.asv_args, every=args.every)
     publish_status = _publish_after_run()
     return status or publish_status
 
@@ -156,6 +156,35 @@ def _machine_class(args: argparse.Namespace) -> int:
 
     print(describe_class(args.prefix))
     return 0
+
+
+def _bisect(args: argparse.Namespace) -> int:
+    from asv.machine import Machine
+
+    from mind_runner.commands.asv_command import ensure_machine
+    from mind_runner.commands.bisect import bisect, render
+
+    machine = args.machine or Machine.get_unique_machine_name()
+    ensure_machine(machine)
+    narrowed = bisect(machine, args.asv_args)
+    print(render(narrowed))
+    publish_status = _publish_after_run() if narrowed.measured else 0
+    return publish_status
+
+
+def _harness_cost(args: argparse.Namespace) -> int:
+    from mind_runner.commands.harness_cost import harness_cost
+
+    print(harness_cost(args.machine))
+    return 0
+
+
+def _versions(args: argparse.Namespace) -> int:
+    from mind_runner.commands.versions import versions
+
+    text, status = versions(record=args.record, keep_meaning=args.keep_meaning)
+    print(text)
+    return status
 
 
 def _positive_int(text: str) -> int:
@@ -279,6 +308,13 @@ def _parser() -> argparse.ArgumentParser:
     backfill.add_argument("range", help="git range, e.g. v0.7.1..main")
     backfill.add_argument("--shards", type=_positive_int, required=True, help="parallel workers")
     backfill.add_argument("--machine", help="asv machine name (default: this host)")
+    backfill.add_argument(
+        "--every",
+        type=_positive_int,
+        default=1,
+        metavar="K",
+        help="only every K-th first-parent commit and the newest (then: bisect)",
+    )
     backfill.epilog = "Any other option is passed on to each worker's `asv run`."
 
     machine_class = command(
@@ -287,6 +323,35 @@ def _parser() -> argparse.ArgumentParser:
         "describe this machine to asv under a name per hardware class; print the name",
     )
     machine_class.add_argument("--prefix", default="host", help="e.g. gha (default host)")
+
+    bisect = command(
+        "bisect",
+        _bisect,
+        "narrow every step in exact figures to one commit, measuring midpoints through asv",
+    )
+    bisect.add_argument("--machine", help="asv machine name (default: this host)")
+    bisect.epilog = "Any other option is passed on to each `asv run` (e.g. -a repeat=1)."
+
+    harness = command(
+        "harness-cost",
+        _harness_cost,
+        "seconds per commit per benchmark (asv's durations) and commits an hour",
+    )
+    harness.add_argument("--machine", help="asv machine name (default: the only one)")
+
+    versions = command(
+        "versions",
+        _versions,
+        "check that every benchmark's source is accounted for by its explicit asv version",
+    )
+    versions.add_argument(
+        "--record", action="store_true", help="record benchmarks that are new or got a new version"
+    )
+    versions.add_argument(
+        "--keep-meaning",
+        metavar="REGEX",
+        help="accept the edits of matching benchmarks under their version (meaning unchanged)",
+    )
 
     report = command("report", _report, "the seed's comparison tables, from asv's results/")
     report.add_argument("--commit", help="hash prefix or git name (default: newest results)")
@@ -308,7 +373,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args, unknown = parser.parse_known_args(argv)
-    if args.command in ("run", "backfill"):
+    if args.command in ("run", "backfill", "bisect"):
         # asv's own parser reads them all: options and their values, and (for `run`) the
         # range wherever it stands (argparse here would take an option's value for it).
         args.asv_args = unknown

@@ -137,8 +137,9 @@ class SeededCounts:
     seeds: tuple[int, ...]
     levels: RepeatedRuns
     """One count per seed, in the order of `seeds`."""
-    repeat: int
-    """A second count under `seeds[0]`: equal to the first where the command is repeatable."""
+    repeat: int | None
+    """A second count under `seeds[0]`: equal to the first where the command is
+    repeatable; None where no spread figure needed it (not counted)."""
 
     @property
     def median(self) -> int:
@@ -148,6 +149,8 @@ class SeededCounts:
     @property
     def spread(self) -> int:
         """Run to run: how far the second count under one seed moved from the first."""
+        if self.repeat is None:
+            raise ValueError("counted without the repeat: no run-to-run spread was measured")
         return abs(self.repeat - self.levels.runs[0])
 
     @property
@@ -167,8 +170,10 @@ def count_seeded(
     seeds: Sequence[int] = SEEDS,
     valgrind: Path | None = None,
     environment: Mapping[str, str] = FIXED_ENVIRONMENT,
+    repeat: bool = True,
 ) -> SeededCounts:
-    """Count `command` under each seed's shim environment, then the first seed again."""
+    """Count `command` under each seed's shim environment, then (`repeat`) the first
+    seed again: the run-to-run spread."""
     if not seeds:
         raise ValueError("count_seeded needs at least one seed")
     executable = valgrind if valgrind is not None else find_valgrind()
@@ -179,4 +184,5 @@ def count_seeded(
         return count_instructions(command, runs=1, valgrind=executable, environment=seeded).median
 
     levels = RepeatedRuns(tuple(count(seed) for seed in seeds))
-    return SeededCounts(seeds=tuple(seeds), levels=levels, repeat=count(seeds[0]))
+    again = count(seeds[0]) if repeat else None
+    return SeededCounts(seeds=tuple(seeds), levels=levels, repeat=again)

@@ -1,0 +1,142 @@
+"""`bisect` narrows each step of a sparse run to one commit (asv's runs stood in for by
+results written with asv's own API, so the counting of builds is exact and quick)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from mind_runner.commands.bisect import bisect, every_kth, render
+from mind_runner.util.errors import UserError
+from tests.conftest import copy_project
+from tests.test_regressions_history import (
+    AUTODIFF,
+    AUTODIFF_SPREAD,
+    DAY,
+    per_model,
+    write_benchmarks_json,
+    write_result,
+)
+
+MACHINE = "box"
+DAY0 = 1_780_000_000_000
+
+
+def linear_repo(path: Path, count: int) -> list[str]:
+    path.mkdir()
+    environment = {
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+        "PATH": os.environ["PATH"],
+    }
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(path), *args], env=environment, check=True, capture_output=True,
+            text=True,
+        ).stdout.strip()  # fmt: skip
+
+    git("init", "-q", "-b", "main")
+    for index in range(count):
+        git("commit", "-q", "--allow-empty", "-m", f"c{index}")
+    return git("rev-list", "--reverse", "main").split()
+
+
+class FakeAsv:
+    """Writes what asv would: the figure at a commit, None where it does not build."""
+
+    def __init__(self, results: Path, commits: list[str], level: dict[int, float | None]) -> None:
+        self.results, self.commits, self.level = results, commits, level
+        self.calls: list[tuple[str, str]] = []
+
+    def write(self, index: int) -> None:
+        value = self.level[index]
+        spread = None if value is None else 0.0
+        write_result(
+            self.results,
+            self.commits[index],
+            DAY0 + index * DAY,
+            {AUTODIFF: per_model(40_000, value), AUTODIFF_SPREAD: per_model(0.0, spread)},
+        )
+
+    def __call__(self, commit: str, machine: str, bench: str, asv_args: Sequence[str]) -> int:
+        self.calls.append((commit, bench))
+        self.write(self.commits.index(commit))
+        return 0
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, list[str]]:
+    commits = linear_repo(tmp_path / "mind", 12)
+    root = copy_project(tmp_path / "project")
+    write_benchmarks_json(root / "results", [AUTODIFF, AUTODIFF_SPREAD])
+    monkeypatch.setenv("MIND_REPO", str(tmp_path / "mind"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    return root, commits
+
+
+def test_every_kth_keeps_the_oldest_and_the_newest() -> None:
+    newest_first = [f"c{i}" for i in range(9, -1, -1)]
+    assert every_kth(newest_first, 4) == ["c9", "c8", "c4", "c0"]
+    assert every_kth(newest_first, 1) == newest_first
+
+
+def test_a_sparse_step_is_narrowed_to_its_commit(project: tuple[Path, list[str]]) -> None:
+    root, commits = project
+    # small_mlp: 61,000 up to c6, 64,000 from c7 on; measured sparsely at c0, c4, c8, c11.
+    level: dict[int, float | None] = {i: 61_000.0 if i < 7 else 64_000.0 for i in range(12)}
+    asv = FakeAsv(root / "results", commits, level)
+    for index in every_kth_indices(12, 4):
+        asv.write(index)
+    narrowed = bisect(MACHINE, config_path=root / "asv.conf.json", measure=asv)
+    (step,) = narrowed.steps
+    assert step.single_commit and step.first_after == commits[7]
+    assert step.last_before == commits[6]
+    # c4..c8 holds c5, c6, c7: the middle (c6), then c7: two builds, not seven.
+    assert [c for c, _ in asv.calls] == [commits[6], commits[7]]
+    assert asv.calls[0][1] == "^mind_counts\\.InstructionCounts\\."
+    text = render(narrowed)
+    assert f"regression +4.9 % at {commits[7][:8]}" in text
+    assert "1 step(s), 1 narrowed to one commit; the bisection built and measured 2" in text
+
+
+def every_kth_indices(count: int, k: int) -> list[int]:
+    picked = list(range(0, count, k))
+    return picked if picked[-1] == count - 1 else [*picked, count - 1]
+
+
+def test_commits_that_do_not_build_are_reported_not_retried(
+    project: tuple[Path, list[str]],
+) -> None:
+    root, commits = project
+    # The step is at c6, but c5 and c6 do not build: c4 -> c7 is as narrow as it gets.
+    level: dict[int, float | None] = {i: 61_000.0 if i < 6 else 64_000.0 for i in range(12)}
+    level[5] = level[6] = None
+    asv = FakeAsv(root / "results", commits, level)
+    for index in every_kth_indices(12, 4):
+        asv.write(index)
+    narrowed = bisect(MACHINE, config_path=root / "asv.conf.json", measure=asv)
+    (step,) = narrowed.steps
+    assert (step.last_before, step.first_after) == (commits[4], commits[7])
+    assert sorted(c for c, _ in asv.calls) == sorted([commits[5], commits[6], commits[7]])
+    assert "every commit in between has no figure" in render(narrowed)
+
+
+def test_without_mind_history_bisect_says_what_to_do(
+    project: tuple[Path, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, commits = project
+    monkeypatch.delenv("MIND_REPO")
+    asv = FakeAsv(root / "results", commits, dict.fromkeys(range(12), 1.0))
+    asv.write(0)
+    asv.write(4)
+    with pytest.raises(UserError, match="bisecting needs MIND's git history"):
+        bisect(MACHINE, config_path=root / "asv.conf.json", measure=asv)

@@ -1,0 +1,61 @@
+"""Sparse, then bisect, against measuring every commit: the same steps, fewer builds.
+
+The session's run (tests/conftest.py) measured every fixture commit; here a second
+project measures every 4th commit with `backfill --every 4`, then `bisect` narrows the
+steps, both through the real asv. Only the classes whose exact figures carry the
+fixture's steps are run (instruction counts, incorrect gradients)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MACHINE, Project, PublishedHistory, copy_project, isolated_environment
+
+BENCH = [
+    "--bench",
+    "^mind_counts\\.InstructionCounts\\.|^mind_correctness\\.GradientCorrectness\\.",
+]
+ONCE = ["-a", "repeat=1", "-a", "rounds=1", "-a", "warmup_time=0"]
+
+pytestmark = [pytest.mark.slow, pytest.mark.cargo]
+
+
+def step_keys(project: Project, classes: tuple[str, ...]) -> set[tuple[str, str, str]]:
+    document = json.loads((project.html_dir / "steps.json").read_text())
+    return {
+        (step["benchmark"], json.dumps(step["params"], sort_keys=True), step["first_after"])
+        for machine in document["machines"]
+        for step in machine["steps"]
+        if step["benchmark"].startswith(classes)
+    }
+
+
+def test_sparse_then_bisect_finds_every_step_with_fewer_builds(
+    published_history: PublishedHistory, tmp_path: Path
+) -> None:
+    history = published_history.project.history
+    (tmp_path / "home").mkdir()
+    sparse = Project(
+        copy_project(tmp_path / "project"),
+        history,
+        isolated_environment(tmp_path / "home", history.repo),
+    )
+    backfill = sparse.mind_runner(
+        "backfill", "main", "--every", "4", "--shards", "1", "--machine", MACHINE,
+        *BENCH, *ONCE,
+    )  # fmt: skip
+    assert f"every 4th commit: 4 of {len(history.commits)}" in backfill.stdout, backfill.stdout
+    narrowed = sparse.mind_runner("bisect", "--machine", MACHINE, *ONCE)
+    print(narrowed.stdout, narrowed.stderr)
+    last_line = narrowed.stdout.strip().splitlines()[-1]
+    builds = int(last_line.split("built and measured ")[1].split(" ")[0])
+    assert 4 + builds < len(history.commits), last_line
+    sparse.mind_runner("regressions", "--all")
+    published_history.project.mind_runner("regressions", "--all")
+    classes = ("mind_counts.InstructionCounts.", "mind_correctness.GradientCorrectness.")
+    every = step_keys(published_history.project, classes)
+    assert every, "the fixture plants steps in these figures"
+    assert step_keys(sparse, classes) == every
