@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from tests.asv_results import benchmark_values, is_skipped, load_results
 from tests.conftest import PublishedHistory
-from tests.test_regressions import blocks_by_title, values
+from tests.test_regressions import values
 
 INCORRECT = "mind_runtime.RuntimeCorrectness.track_runtime_incorrect_gradients"
 SILENT = "mind_runtime.RuntimeCorrectness.track_runtime_silent_failures"
@@ -61,7 +61,7 @@ def test_regressions_names_the_commit_that_broke_the_runtime_matmul_rule(
     project = published_history.project
     broke = project.history.by_label("runtime-matmul-passthrough")
     completed = project.mind_runner("regressions", check=False)
-    blocks = blocks_by_title(completed.stdout)
+    blocks = _blocks(completed.stdout)
     for model in ("small_mlp", "matmul_chain"):
         for figure in (INCORRECT, SILENT):
             block = blocks.get(f"{figure}(model={model})")
@@ -69,3 +69,14 @@ def test_regressions_names_the_commit_that_broke_the_runtime_matmul_rule(
             assert f"commit:  {broke.sha[:8]} (the step is this one commit)" in block
             assert values(block)[:2] == (0, WRONG_AT_PASSTHROUGH[model])
     assert f"{INCORRECT}(model=simple_quadratic)" not in blocks
+
+
+def _blocks(stdout: str) -> dict[str, str]:
+    """Each step's block by its figure: the first line's name up to its `)` (a long name
+    is on a line of its own, without `: regression ...`)."""
+    blocks = {}
+    for block in stdout.split("\n\n"):
+        title = block.splitlines()[0] if block.strip() else ""
+        if "(" in title and "commit" in block:
+            blocks[title[: title.index(")") + 1]] = block
+    return blocks
