@@ -29,7 +29,7 @@ def test_working_commits_have_gradient_timings_and_ir_sizes(
         sizes = benchmark_values(results[commit.sha], GRADIENT_SIZE)
         for model in MODELS:
             time = times[(model,)]
-            assert time is not None and 0 < time < 1.0, (commit.label, model, time)
+            assert time is not None and time > 0, (commit.label, model, time)
             assert sizes[(model,)] == GRADIENT_INSTRUCTIONS[model], (commit.label, model)
 
 
@@ -155,4 +155,6 @@ def test_correctness_is_recorded_where_mind_differentiates(
         assert is_skipped(program[("small_mlp",)])
         for model in ("simple_quadratic", "matmul_chain"):
             time = program[(model,)]
-            assert time is not None and 0 < time < 0.1, (commit.label, model, time)
+            # Recorded, and a time: no bound on it (a loaded machine made matmul_chain's
+            # 0.5 ms take 0.11 s; speed belongs in the benchmarks, not in tests).
+            assert time is not None and time > 0, (commit.label, model, time)

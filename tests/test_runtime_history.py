@@ -46,7 +46,7 @@ def test_runtime_figures_where_the_runtime_exists_and_skips_before(
         counts = benchmark_values(results[commit.sha], COUNT)
         for model in MODELS:  # timed and counted whatever the verdict
             time = times[(model,)]
-            assert time is not None and 0 < time < 1.0, (commit.label, model, time)
+            assert time is not None and time > 0, (commit.label, model, time)
             count = counts[(model,)]
             assert count is not None and count > 0, (commit.label, model)
         # The compile-time engine's own silent failures: b1 and b2 absent (and x, w1
