@@ -286,7 +286,7 @@ _STEPS: tuple[_Step, ...] = (
     _Step(
         label="runtime-grad",
         message="eval: grad(...) under --exec (feature cpu-exec), constant tensors kept symbolic",
-        version="0.3.0",
+        version="0.2.0",
         compile_timings=True,
         single_output_only=False,
         broken=False,
@@ -299,7 +299,7 @@ _STEPS: tuple[_Step, ...] = (
     _Step(
         label="runtime-matmul-passthrough",
         message="eval autodiff: matmul hands the upstream gradient to both operands",
-        version="0.3.0",
+        version="0.2.0",
         compile_timings=True,
         single_output_only=False,
         broken=False,

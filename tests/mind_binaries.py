@@ -76,6 +76,6 @@ def fixture_runtime_bin_dir(label: str, *, cpu_exec: bool = True) -> Path:
         raise RuntimeError(f"cargo build of fixture {label}'s mind failed:\n{completed.stderr}")
     suffix = "" if cpu_exec else "-preview"
     bin_dir = _scratch() / "runtime-bin" / f"{LABELS.index(label):02d}{suffix}"
-    bin_dir.mkdir(parents=True)
+    bin_dir.mkdir(parents=True, exist_ok=True)  # cached per call form: maybe made before
     shutil.copy2(target / "release" / "mind", bin_dir / "mind")
     return bin_dir

@@ -411,6 +411,8 @@ def test_cargo_toml_at_each_commit(history: FixtureHistory) -> None:
         features: dict[str, list[str]] = {"default": [], "autodiff": []}
         if not old:
             features["compile-timings"] = []
+        if commit.runtime_grad:  # as real MIND declares them
+            features.update({"cpu-buffers": [], "cpu-exec": ["cpu-buffers"]})
         assert manifest["features"] == features
         # Only the local path crate: nothing that needs a registry.
         assert manifest["dependencies"] == {"mind-support": {"path": "support"}}

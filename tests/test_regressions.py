@@ -32,9 +32,13 @@ VALUES = re.compile(r"before:\s+([\d,]+) (\w+)\s+after: ([\d,]+) \w+\s+ratio: ([
 def blocks_by_title(stdout: str) -> dict[str, str]:
     """Each step's block, keyed by its first line's figure, e.g. `...(model=small_mlp)`."""
     blocks = {}
-    for block in stdout.split("\n\n"):
-        title = block.splitlines()[0] if block.strip() else ""
-        if "(" in title and "commit" in block:  # a long name stands on a line of its own
+    exact = stdout.split("\nWall times", 1)[0]  # asv's own findings follow
+    for block in exact.split("\n\n"):
+        lines = block.splitlines()
+        title = lines[0] if lines else ""
+        # A step's block: its figure, then `  commit:` or `  commits:` (a long name stands
+        # on a line of its own).
+        if "(" in title and any(line.startswith("  commit") for line in lines[1:3]):
             blocks[title[: title.index(")") + 1]] = block
     return blocks
 
