@@ -160,6 +160,84 @@ def test_sum_axes_and_keepdims() -> None:
     assert kinds(result) == [(FindingKind.MISFIT, i) for i in (4, 5, 6)]
 
 
+def declared(*shapes: tuple[int, ...]) -> str:
+    """Parameter declarations %0, %1, ... in MIND's printed form, to bind values to."""
+    lines = []
+    for value_id, shape in enumerate(shapes):
+        dims = ", ".join(f'"{d}"' for d in shape)
+        lines.append(
+            f"%{value_id} = const.tensor F32 [{dims}] fill=Some(0.0)\noutput %{value_id}\n"
+        )
+    return "".join(lines)
+
+
+def test_mean_like_sum_divided_by_the_count() -> None:
+    x = torch.randn(2, 3)
+    result = run(
+        declared((2, 3))
+        + "%1 = mean %0 axes=[1] keepdims=false\n%2 = mean %0 axes=[] keepdims=true\n",
+        bindings={0: x},
+    )
+    assert result.findings == ()
+    assert torch.allclose(result.values[1], x.mean(dim=1))
+    assert torch.allclose(result.values[2], x.mean(dim=[0, 1], keepdim=True))
+    bad = run(declared((2, 3)) + "%1 = mean %0 axes=[2] keepdims=false\n", bindings={0: x})
+    assert kinds(bad) == [(FindingKind.MISFIT, 1)]
+
+
+def test_dot_needs_two_vectors_of_one_length() -> None:
+    a, b = torch.randn(3), torch.randn(3)
+    result = run(declared((3,), (3,)) + "%2 = dot %0, %1\n", bindings={0: a, 1: b})
+    assert result.findings == () and torch.allclose(result.values[2], a @ b)
+    bad = run(declared((3,), (4,)) + "%2 = dot %0, %1\n", bindings={0: a, 1: torch.randn(4)})
+    assert kinds(bad) == [(FindingKind.MISFIT, 2)]
+
+
+def test_shape_ops_reshape_expand_dims_squeeze() -> None:
+    x = torch.randn(2, 3)
+    result = run(
+        declared((2, 3))
+        + '%1 = reshape %0 ["3", "2"]\n%2 = expand_dims %0 axis=1\n%3 = squeeze %2 axes=[1]\n',
+        bindings={0: x},
+    )
+    assert result.findings == ()
+    assert torch.equal(result.values[1], x.reshape(3, 2))
+    assert result.values[2].shape == (2, 1, 3)
+    assert torch.equal(result.values[3], x)
+    bad = run(
+        declared((2, 3))
+        + '%1 = reshape %0 ["4", "2"]\n%2 = expand_dims %0 axis=3\n%3 = squeeze %0 axes=[0]\n',
+        bindings={0: x},
+    )
+    assert kinds(bad) == [(FindingKind.MISFIT, 1), (FindingKind.MISFIT, 2), (FindingKind.MISFIT, 3)]
+
+
+def test_slice_and_index_read_the_printed_specs() -> None:
+    x = torch.randn(4, 3)
+    result = run(
+        declared((4, 3))
+        + "%1 = slice %0 [SliceSpec { axis: 0, start: 1, end: Some(3), stride: 1 }]\n"
+        "%2 = slice %0 [SliceSpec { axis: 1, start: 0, end: None, stride: 2 }]\n"
+        "%3 = index %0 [IndexSpec { axis: 0, index: 1 }]\n",
+        bindings={0: x},
+    )
+    assert result.findings == ()
+    assert torch.equal(result.values[1], x[1:3])
+    assert torch.equal(result.values[2], x[:, ::2])
+    assert torch.equal(result.values[3], x[1])
+    bad = run(
+        declared((4, 3))
+        + "%1 = slice %0 [SliceSpec { axis: 0, start: 1, end: Some(5), stride: 1 }]\n"
+        "%2 = index %0 [IndexSpec { axis: 1, index: 3 }]\n",
+        bindings={0: x},
+    )
+    assert kinds(bad) == [(FindingKind.MISFIT, 1), (FindingKind.MISFIT, 2)]
+    odd = run(
+        declared((4, 3)) + "%1 = slice %0 [SliceSpec { axis: 0, step: 2 }]\n", bindings={0: x}
+    )
+    assert kinds(odd) == [(FindingKind.UNSUPPORTED, 1)]
+
+
 def test_relu_and_relu_grad_gate_the_first_operand_by_the_second() -> None:
     grad = torch.tensor([1.0, 2.0, 3.0, 4.0])
     src = torch.tensor([-1.0, 0.0, 0.5, 2.0])
@@ -193,13 +271,10 @@ def test_relu_grad_needs_equal_shapes_and_dtypes() -> None:
 
 def test_unsupported_op_is_a_finding_and_its_dependents_are_not_evaluated() -> None:
     result = run(
-        '%0 = const.tensor F32 ["4"] fill=Some(1.0)\n'
-        "%1 = mean %0 axes=[0] keepdims=false\n"
-        "%2 = mul %1, %1\n"
-        "%3 = relu %0\n"
+        '%0 = const.tensor F32 ["4"] fill=Some(1.0)\n%1 = exp %0\n%2 = mul %1, %1\n%3 = relu %0\n'
     )
     assert kinds(result) == [(FindingKind.UNSUPPORTED, 1)]
-    assert result.findings[0].message == "unsupported op mean at %1"
+    assert result.findings[0].message == "unsupported op exp at %1"
     assert result.not_evaluated == (2,)
     assert 3 in result.values and result.misfit_count == 0
 

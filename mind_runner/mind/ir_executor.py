@@ -194,6 +194,159 @@ def _sum_kernel(match: re.Match[str], args: Sequence[torch.Tensor]) -> Kernel:
     return lambda src: src.sum(dim=axes, keepdim=keepdim)
 
 
+def _mean(
+    op: str, ids: Sequence[int], args: Sequence[torch.Tensor], match: re.Match[str]
+) -> torch.Tensor:
+    (src,) = args
+    if not src.is_floating_point():
+        raise _Unsupported(f"mean of an integer tensor ({_describe(ids[0], src)})")
+    _sum(op, ids, args, match)  # the same axes rules as sum
+    return _mean_kernel(match, args)(src)
+
+
+def _mean_kernel(match: re.Match[str], args: Sequence[torch.Tensor]) -> Kernel:
+    axes = _int_list(match["axes"], "axes") or list(range(args[0].dim()))
+    if not axes:
+        return torch.clone
+    keepdim = match["keepdims"] == "true"
+    return lambda src: src.mean(dim=axes, keepdim=keepdim)
+
+
+def _dot(
+    op: str, ids: Sequence[int], args: Sequence[torch.Tensor], _: re.Match[str]
+) -> torch.Tensor:
+    a, b = args
+    problems = _same_dtype(ids, args)
+    if a.dim() != 1 or b.dim() != 1 or a.shape != b.shape:
+        problems.append(
+            f"needs two vectors of one length ({_describe(ids[0], a)}, {_describe(ids[1], b)})"
+        )
+    if problems:
+        raise _Misfit("dot: " + "; ".join(problems))
+    return torch.dot(a, b)
+
+
+def _reshape(
+    op: str, ids: Sequence[int], args: Sequence[torch.Tensor], match: re.Match[str]
+) -> torch.Tensor:
+    shape = _reshape_dims(match)
+    if torch.Size(shape).numel() != args[0].numel():
+        raise _Misfit(f"reshape: {_describe(ids[0], args[0])} cannot become {shape}")
+    return args[0].reshape(shape)
+
+
+def _reshape_dims(match: re.Match[str]) -> list[int]:
+    dims = [d.strip().strip('"') for d in match["dims"].split(",") if d.strip()]
+    if not all(d.isdigit() for d in dims):
+        raise _Unsupported(f"reshape to a symbolic shape {dims} cannot be executed")
+    return [int(d) for d in dims]
+
+
+def _reshape_kernel(match: re.Match[str], args: Sequence[torch.Tensor]) -> Kernel:
+    shape = _reshape_dims(match)
+    return lambda a: a.reshape(shape)
+
+
+def _expand_dims(
+    op: str, ids: Sequence[int], args: Sequence[torch.Tensor], match: re.Match[str]
+) -> torch.Tensor:
+    axis = int(match["axis"])
+    if not 0 <= axis <= args[0].dim():
+        raise _Misfit(f"expand_dims: axis={axis} does not fit {_describe(ids[0], args[0])}")
+    return args[0].unsqueeze(axis)
+
+
+def _expand_dims_kernel(match: re.Match[str], args: Sequence[torch.Tensor]) -> Kernel:
+    axis = int(match["axis"])
+    return lambda a: a.unsqueeze(axis)
+
+
+def _squeeze(
+    op: str, ids: Sequence[int], args: Sequence[torch.Tensor], match: re.Match[str]
+) -> torch.Tensor:
+    (src,) = args
+    axes = _int_list(match["axes"], "axes")
+    if any(not 0 <= axis < src.dim() or src.shape[axis] != 1 for axis in axes):
+        raise _Misfit(f"squeeze: axes={axes} are not axes of size 1 of {_describe(ids[0], src)}")
+    return _squeeze_kernel(match, args)(src)
+
+
+def _squeeze_kernel(match: re.Match[str], args: Sequence[torch.Tensor]) -> Kernel:
+    axes = _int_list(match["axes"], "axes")
+    return lambda src: src.squeeze(tuple(axes)) if axes else src.clone()
+
+
+_SLICE_SPEC = re.compile(
+    r"SliceSpec \{ axis: (?P<axis>\d+), start: (?P<start>-?\d+), "
+    r"end: (?:Some\((?P<end>-?\d+)\)|None), stride: (?P<stride>-?\d+) \}"
+)
+_INDEX_SPEC = re.compile(r"IndexSpec \{ axis: (?P<axis>\d+), index: (?P<index>-?\d+) \}")
+
+
+def _specs(pattern: re.Pattern[str], text: str, op: str) -> list[re.Match[str]]:
+    """Every printed spec, or UNSUPPORTED when any part of the list is not one we read."""
+    found = list(pattern.finditer(text))
+    if not found or pattern.sub("", text).replace(",", "").strip():
+        raise _Unsupported(f"{op} specs [{text}] are not in the form this executor reads")
+    return found
+
+
+def _slice(
+    op: str, ids: Sequence[int], args: Sequence[torch.Tensor], match: re.Match[str]
+) -> torch.Tensor:
+    (src,) = args
+    for spec in _specs(_SLICE_SPEC, match["specs"], op):
+        axis, start, stride = int(spec["axis"]), int(spec["start"]), int(spec["stride"])
+        end = src.shape[axis] if spec["end"] is None else int(spec["end"])
+        if axis >= src.dim() or stride < 1 or not 0 <= start <= end <= src.shape[axis]:
+            raise _Misfit(f"slice: {spec[0]} does not fit {_describe(ids[0], src)}")
+    return _slice_kernel(match, args)(src)
+
+
+def _slice_kernel(match: re.Match[str], args: Sequence[torch.Tensor]) -> Kernel:
+    specs = [
+        (
+            int(s["axis"]),
+            int(s["start"]),
+            None if s["end"] is None else int(s["end"]),
+            int(s["stride"]),
+        )
+        for s in _SLICE_SPEC.finditer(match["specs"])
+    ]
+
+    def run(src: torch.Tensor) -> torch.Tensor:
+        for axis, start, end, stride in specs:
+            stop = src.shape[axis] if end is None else end
+            src = src.narrow(axis, start, stop - start)[
+                (slice(None),) * axis + (slice(None, None, stride),)
+            ]
+        return src
+
+    return run
+
+
+def _index(
+    op: str, ids: Sequence[int], args: Sequence[torch.Tensor], match: re.Match[str]
+) -> torch.Tensor:
+    (src,) = args
+    for spec in _specs(_INDEX_SPEC, match["specs"], op):
+        axis, index = int(spec["axis"]), int(spec["index"])
+        if axis >= src.dim() or not 0 <= index < src.shape[axis]:
+            raise _Misfit(f"index: {spec[0]} does not fit {_describe(ids[0], src)}")
+    return _index_kernel(match, args)(src)
+
+
+def _index_kernel(match: re.Match[str], args: Sequence[torch.Tensor]) -> Kernel:
+    specs = [(int(s["axis"]), int(s["index"])) for s in _INDEX_SPEC.finditer(match["specs"])]
+
+    def run(src: torch.Tensor) -> torch.Tensor:
+        for axis, index in specs:  # one spec in every module MIND printed for us
+            src = src.select(axis, index)
+        return src
+
+    return run
+
+
 def _relu(
     op: str, ids: Sequence[int], args: Sequence[torch.Tensor], _: re.Match[str]
 ) -> torch.Tensor:
@@ -270,6 +423,16 @@ _OPS: dict[str, tuple[re.Pattern[str], _Run]] = {
         re.compile(f"{_A} axes={_LIST.format('axes')} keepdims=(?P<keepdims>true|false)"),
         _sum,
     ),
+    "mean": (
+        re.compile(f"{_A} axes={_LIST.format('axes')} keepdims=(?P<keepdims>true|false)"),
+        _mean,
+    ),
+    "dot": (re.compile(f"{_A}, {_B}"), _dot),
+    "reshape": (re.compile(f"{_A} {_LIST.format('dims')}"), _reshape),
+    "expand_dims": (re.compile(f"{_A} axis=(?P<axis>\\d+)"), _expand_dims),
+    "squeeze": (re.compile(f"{_A} axes={_LIST.format('axes')}"), _squeeze),
+    "slice": (re.compile(f"{_A} \\[(?P<specs>SliceSpec .*)\\]"), _slice),
+    "index": (re.compile(f"{_A} \\[(?P<specs>IndexSpec .*)\\]"), _index),
     "relu": (re.compile(_A), _relu),
     "relu_grad": (re.compile(f"{_A} {_B}"), _relu_grad),
 }
@@ -288,6 +451,13 @@ _KERNELS: dict[str, Callable[[re.Match[str], Sequence[torch.Tensor]], Kernel]] =
     "matmul": _fixed(torch.matmul),
     "transpose": _transpose_kernel,
     "sum": _sum_kernel,
+    "mean": _mean_kernel,
+    "dot": _fixed(torch.dot),
+    "reshape": _reshape_kernel,
+    "expand_dims": _expand_dims_kernel,
+    "squeeze": _squeeze_kernel,
+    "slice": _slice_kernel,
+    "index": _index_kernel,
     "relu": _fixed(torch.relu),
     "relu_grad": _fixed(_gate),
 }
