@@ -3,8 +3,6 @@ results written with asv's own API, so the counting of builds is exact and quick
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pytest
 from mind_runner.commands.bisect import bisect, every_kth, render
 from mind_runner.util.errors import UserError
 from tests.conftest import copy_project
+from tests.test_regressions_command import git_in
 from tests.test_regressions_history import (
     AUTODIFF,
     AUTODIFF_SPREAD,
@@ -28,26 +27,10 @@ DAY0 = 1_780_000_000_000
 
 def linear_repo(path: Path, count: int) -> list[str]:
     path.mkdir()
-    environment = {
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.invalid",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.invalid",
-        "PATH": os.environ["PATH"],
-    }
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(path), *args], env=environment, check=True, capture_output=True,
-            text=True,
-        ).stdout.strip()  # fmt: skip
-
-    git("init", "-q", "-b", "main")
+    git_in(path, "init", "-q", "-b", "main")
     for index in range(count):
-        git("commit", "-q", "--allow-empty", "-m", f"c{index}")
-    return git("rev-list", "--reverse", "main").split()
+        git_in(path, "commit", "-q", "--allow-empty", "-m", f"c{index}")
+    return git_in(path, "rev-list", "--reverse", "main").split()
 
 
 class FakeAsv:

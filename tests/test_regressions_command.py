@@ -194,7 +194,8 @@ def test_a_threshold_that_is_not_a_number_is_named(tmp_path: Path) -> None:
     assert "regressions_thresholds cannot be read" in line and "a number" in line
 
 
-def _git(repo: Path, *args: str) -> str:
+def git_in(repo: Path, *args: str) -> str:
+    """git in a throw-away repository, the user's configuration neither read nor written."""
     environment = {
         "GIT_CONFIG_GLOBAL": os.devnull,
         "GIT_CONFIG_NOSYSTEM": "1",
@@ -217,16 +218,16 @@ def test_a_measured_commit_on_a_merged_side_branch_is_listed_not_compared(
     listed under its machine as measured, not compared, in all three outputs."""
     repo = tmp_path / "mind"
     repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "commit", "-q", "--allow-empty", "-m", "c0")
-    _git(repo, "checkout", "-q", "-b", "side")
-    _git(repo, "commit", "-q", "--allow-empty", "-m", "s1")
-    side = _git(repo, "rev-parse", "HEAD")
-    _git(repo, "checkout", "-q", "main")
-    _git(repo, "commit", "-q", "--allow-empty", "-m", "c1")
-    _git(repo, "merge", "-q", "--no-ff", "-m", "merge side", "side")
-    _git(repo, "commit", "-q", "--allow-empty", "-m", "c3")
-    main_line = _git(repo, "rev-list", "--first-parent", "--reverse", "main").split()
+    git_in(repo, "init", "-q", "-b", "main")
+    git_in(repo, "commit", "-q", "--allow-empty", "-m", "c0")
+    git_in(repo, "checkout", "-q", "-b", "side")
+    git_in(repo, "commit", "-q", "--allow-empty", "-m", "s1")
+    side = git_in(repo, "rev-parse", "HEAD")
+    git_in(repo, "checkout", "-q", "main")
+    git_in(repo, "commit", "-q", "--allow-empty", "-m", "c1")
+    git_in(repo, "merge", "-q", "--no-ff", "-m", "merge side", "side")
+    git_in(repo, "commit", "-q", "--allow-empty", "-m", "c3")
+    main_line = git_in(repo, "rev-list", "--first-parent", "--reverse", "main").split()
     assert side not in main_line and len(main_line) == 4
 
     root = copy_project(tmp_path / "project")
