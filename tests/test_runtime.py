@@ -105,7 +105,7 @@ def test_small_mlp_in_the_runtime_dialect_with_odd_prime_fills() -> None:
 def test_a_partial_sum_cannot_be_written_for_the_runtime() -> None:
     case = SEED_MODELS["matmul_chain"]
     partial = Model(case.name, "", case.params, case.bindings, Op("sum", (Ref("abcd"),), (0,)))
-    with pytest.raises(NotExpressible, match="sums axes"):
+    with pytest.raises(NotExpressible, match="reduces axes"):
         render_runtime_let_grad(runtime_fills(partial))
 
 

@@ -93,7 +93,7 @@ def random_values(case: Model, rng_seed: int = 0) -> dict[str, torch.Tensor]:
     values = {}
     for name, drawn in case.torch_parameters(rng_seed=rng_seed).items():
         value = drawn.detach()
-        if value.dim() == 2 and value.shape[0] == value.shape[1]:
+        if value.is_floating_point() and value.dim() == 2 and value.shape[0] == value.shape[1]:
             spread = NEAR_IDENTITY_SPREAD / math.sqrt(value.shape[0])
             value = torch.eye(value.shape[0]) + spread * value
         values[name] = value
@@ -102,17 +102,25 @@ def random_values(case: Model, rng_seed: int = 0) -> dict[str, torch.Tensor]:
 
 def fill_values(case: Model) -> dict[str, torch.Tensor]:
     """MIND's own constant fills: only to show what they hide, never as the check."""
-    return {p.name: torch.full(p.shape, float(p.fill)) for p in case.params}
+    return {
+        p.name: torch.full(
+            p.shape, p.fill, dtype=torch.float32 if p.differentiable else torch.int32
+        )
+        for p in case.params
+    }
 
 
 def reference_gradients(case: Model, values: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """`torch.autograd.grad` of the case's result with respect to every parameter."""
-    leaves = {p.name: values[p.name].detach().clone().requires_grad_(True) for p in case.params}
+    """`torch.autograd.grad` of the case's result with respect to every parameter that
+    has one (an index tensor has none)."""
+    leaves = {p.name: values[p.name].detach().clone() for p in case.params}
+    wanted = case.differentiable
+    for p in wanted:
+        leaves[p.name].requires_grad_(True)
     result = case.torch_forward(leaves)
-    grads = torch.autograd.grad(result, [leaves[p.name] for p in case.params], allow_unused=True)
+    grads = torch.autograd.grad(result, [leaves[p.name] for p in wanted], allow_unused=True)
     return {
-        p.name: torch.zeros(p.shape) if g is None else g
-        for p, g in zip(case.params, grads, strict=True)
+        p.name: torch.zeros(p.shape) if g is None else g for p, g in zip(wanted, grads, strict=True)
     }
 
 
@@ -146,7 +154,7 @@ def check_gradients(
         case=case.name,
         reading=run.reading,
         parameters=tuple(
-            _judge(p.name, p.shape, references[p.name], candidates) for p in case.params
+            _judge(p.name, p.shape, references[p.name], candidates) for p in case.differentiable
         ),
         findings=run.findings,
         as_printed_findings=as_printed.findings,
@@ -158,7 +166,7 @@ def judge(case: Model, module: IRModule, *, rng_seed: int = 0) -> Correctness:
     try:
         return check_gradients(case, module, rng_seed=rng_seed).correctness
     except ValueError as error:
-        return Correctness.unchecked({p.name: p.shape for p in case.params}, str(error))
+        return Correctness.unchecked({p.name: p.shape for p in case.differentiable}, str(error))
 
 
 def bind_values(

@@ -20,7 +20,7 @@ from mind_runner.mind.models import Model
 
 _INSTRUCTION = re.compile(r"^%(?P<id>\d+) = (?P<op>[a-z_][a-z0-9_.]*)(?P<rest>.*)$")
 _OUTPUT = re.compile(r"^output %(?P<id>\d+)$")
-_SHAPE = re.compile(r"^\s*F32 \[(?P<dims>[^\]]*)\]")
+_SHAPE = re.compile(r"^\s*[A-Z][A-Z0-9]* \[(?P<dims>[^\]]*)\]")
 _OPERAND = re.compile(r"%(?P<id>\d+)\b")
 
 

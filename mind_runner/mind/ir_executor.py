@@ -86,6 +86,7 @@ Kernel = Callable[..., torch.Tensor]
 _ID = r"%(?P<{}>\d+)"
 _A, _B = _ID.format("a"), _ID.format("b")
 _LIST = r"\[(?P<{}>[^\]]*)\]"
+_CONV = r"strides=\((?P<sh>\d+), (?P<sw>\d+)\) padding=(?P<padding>valid|same)"
 _CONST_TENSOR = re.compile(
     r"(?P<dtype>\w+) \[(?P<dims>[^\]]*)\] fill=(?:Some\((?P<fill>[^)]*)\)|(?P<none>None))"
 )
@@ -347,6 +348,134 @@ def _index_kernel(match: re.Match[str], args: Sequence[torch.Tensor]) -> Kernel:
     return run
 
 
+def _gather(
+    op: str, ids: Sequence[int], args: Sequence[torch.Tensor], match: re.Match[str]
+) -> torch.Tensor:
+    """`gather %src indices=%idx axis=N`: the index tensor's shape spliced in at axis N
+    (MIND's docs/shapes.md)."""
+    src, indices = args
+    axis = int(match["axis"])
+    if axis >= src.dim():
+        raise _Misfit(f"gather: axis={axis} does not fit {_describe(ids[0], src)}")
+    if indices.is_floating_point() or indices.is_complex():
+        raise _Misfit(f"gather: indices {_describe(ids[1], indices)} are not integers")
+    if indices.numel() and not 0 <= int(indices.min()) <= int(indices.max()) < src.shape[axis]:
+        raise _Misfit(
+            f"gather: indices {_describe(ids[1], indices)} leave axis {axis} of "
+            + _describe(ids[0], src)
+        )
+    return _gather_kernel(match, args)(src, indices)
+
+
+def _gather_kernel(match: re.Match[str], args: Sequence[torch.Tensor]) -> Kernel:
+    axis = int(match["axis"])
+
+    def run(src: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        picked = src.index_select(axis, indices.reshape(-1).long())
+        return picked.reshape(*src.shape[:axis], *indices.shape, *src.shape[axis + 1 :])
+
+    return run
+
+
+def _conv_geometry(match: re.Match[str]) -> tuple[tuple[int, int], str]:
+    return (int(match["sh"]), int(match["sw"])), match["padding"]
+
+
+def _conv2d_nhwc(
+    x: torch.Tensor, w: torch.Tensor, strides: tuple[int, int], padding: str
+) -> torch.Tensor:
+    """MIND's conv2d: NHWC input, HWIO filter; "same" pads as TensorFlow does (the
+    extra row or column after), so the output is ceil(input / stride)."""
+    nchw = x.permute(0, 3, 1, 2)
+    if padding == "same":
+        pads: list[int] = []
+        for size, kernel, stride in reversed(
+            list(zip(x.shape[1:3], w.shape[:2], strides, strict=True))
+        ):
+            total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
+            pads += [total // 2, total - total // 2]
+        nchw = torch.nn.functional.pad(nchw, pads)
+    out = torch.nn.functional.conv2d(nchw, w.permute(3, 2, 0, 1), stride=strides)
+    return out.permute(0, 2, 3, 1)
+
+
+def _check_conv(
+    op: str, ids: Sequence[int], x: torch.Tensor, w: torch.Tensor, strides: tuple[int, int]
+) -> None:
+    problems = _same_dtype(ids, [x, w])
+    if x.dim() != 4 or w.dim() != 4:
+        problems.append(f"needs 4-D NHWC and HWIO ({_describe(ids[0], x)}, {_describe(ids[1], w)})")
+    elif x.shape[3] != w.shape[2]:
+        problems.append(f"channels differ ({_describe(ids[0], x)}, {_describe(ids[1], w)})")
+    if min(strides) < 1:
+        problems.append(f"strides {strides} are not positive")
+    if problems:
+        raise _Misfit(f"{op}: " + "; ".join(problems))
+
+
+def _conv2d(
+    op: str, ids: Sequence[int], args: Sequence[torch.Tensor], match: re.Match[str]
+) -> torch.Tensor:
+    x, w = args
+    strides, padding = _conv_geometry(match)
+    _check_conv(op, ids, x, w, strides)
+    try:
+        return _conv2d_nhwc(x, w, strides, padding)
+    except RuntimeError as error:  # a filter larger than the (padded) input
+        raise _Misfit(f"{op}: {error}") from None
+
+
+def _conv2d_kernel(match: re.Match[str], args: Sequence[torch.Tensor]) -> Kernel:
+    strides, padding = _conv_geometry(match)
+    return lambda x, w: _conv2d_nhwc(x, w, strides, padding)
+
+
+def _conv_vjp(
+    shape: list[int], dy: torch.Tensor, other: torch.Tensor, match: re.Match[str], of_input: bool
+) -> torch.Tensor:
+    """The vector-Jacobian product of conv2d with `dy`, with respect to the input (`other`
+    is the filter) or the filter (`other` is the input): torch's autograd of the forward."""
+    strides, padding = _conv_geometry(match)
+    with torch.enable_grad():
+        leaf = torch.zeros(shape, dtype=dy.dtype, requires_grad=True)
+        x, w = (leaf, other) if of_input else (other, leaf)
+        out = _conv2d_nhwc(x, w, strides, padding)
+        if out.shape != dy.shape:
+            raise _Misfit(
+                f"the upstream gradient {list(dy.shape)} is not conv2d's {list(out.shape)}"
+            )
+        (grad,) = torch.autograd.grad(out, leaf, dy)
+    return grad
+
+
+def _conv2d_grad(of_input: bool) -> _Run:
+    def run(
+        op: str, ids: Sequence[int], args: Sequence[torch.Tensor], match: re.Match[str]
+    ) -> torch.Tensor:
+        shape = _int_list(match["shape"], "shape")
+        strides, _ = _conv_geometry(match)
+        dy, other = (args[0], args[1]) if of_input else (args[1], args[0])
+        x_shape, w_shape = (shape, list(other.shape)) if of_input else (list(other.shape), shape)
+        if len(shape) != 4:
+            raise _Misfit(f"{op}: shape {shape} is not 4-D")
+        _check_conv(op, ids, torch.empty(x_shape), torch.empty(w_shape), strides)
+        return _conv_vjp(shape, dy, other, match, of_input)
+
+    return run
+
+
+def _conv2d_grad_kernel(
+    of_input: bool,
+) -> Callable[[re.Match[str], Sequence[torch.Tensor]], Kernel]:
+    def make(match: re.Match[str], args: Sequence[torch.Tensor]) -> Kernel:
+        shape = _int_list(match["shape"], "shape")
+        if of_input:
+            return lambda dy, w: _conv_vjp(shape, dy, w, match, True)
+        return lambda x, dy: _conv_vjp(shape, dy, x, match, False)
+
+    return make
+
+
 def _relu(
     op: str, ids: Sequence[int], args: Sequence[torch.Tensor], _: re.Match[str]
 ) -> torch.Tensor:
@@ -433,6 +562,16 @@ _OPS: dict[str, tuple[re.Pattern[str], _Run]] = {
     "squeeze": (re.compile(f"{_A} axes={_LIST.format('axes')}"), _squeeze),
     "slice": (re.compile(f"{_A} \\[(?P<specs>SliceSpec .*)\\]"), _slice),
     "index": (re.compile(f"{_A} \\[(?P<specs>IndexSpec .*)\\]"), _index),
+    "gather": (re.compile(f"{_A} indices={_B} axis=(?P<axis>\\d+)"), _gather),
+    "conv2d": (re.compile(f"{_A} {_B} {_CONV}"), _conv2d),
+    "conv2d_grad_input": (
+        re.compile(f"{_A} {_B} input_shape={_LIST.format('shape')} {_CONV}"),
+        _conv2d_grad(of_input=True),
+    ),
+    "conv2d_grad_filter": (
+        re.compile(f"{_A} {_B} filter_shape={_LIST.format('shape')} {_CONV}"),
+        _conv2d_grad(of_input=False),
+    ),
     "relu": (re.compile(_A), _relu),
     "relu_grad": (re.compile(f"{_A} {_B}"), _relu_grad),
 }
@@ -458,6 +597,10 @@ _KERNELS: dict[str, Callable[[re.Match[str], Sequence[torch.Tensor]], Kernel]] =
     "squeeze": _squeeze_kernel,
     "slice": _slice_kernel,
     "index": _index_kernel,
+    "gather": _gather_kernel,
+    "conv2d": _conv2d_kernel,
+    "conv2d_grad_input": _conv2d_grad_kernel(of_input=True),
+    "conv2d_grad_filter": _conv2d_grad_kernel(of_input=False),
     "relu": _fixed(torch.relu),
     "relu_grad": _fixed(_gate),
 }

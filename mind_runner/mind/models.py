@@ -25,6 +25,12 @@ class Param:
     name: str
     shape: tuple[int, ...]
     fill: int
+    dtype: str = "f32"
+    """"f32", or "i32" for an index tensor (gather's): an input, never differentiated."""
+
+    @property
+    def differentiable(self) -> bool:
+        return self.dtype == "f32"
 
 
 @dataclass(frozen=True)
@@ -36,16 +42,40 @@ class Ref:
 
 @dataclass(frozen=True)
 class Op:
-    """One tensor operation: matmul, add, mul, relu or sum (over `axes`)."""
+    """One tensor operation, named as MIND's IR prints it (`OP_KINDS`).
+
+    `axes` are the reduced axes (sum, mean, squeeze), the permutation (transpose) or
+    the one axis (expand_dims, slice, index, gather); `shape` is reshape's target;
+    `bounds` are slice's (start, end) and index's (i,).
+    """
 
     kind: str
     args: tuple[Expr, ...]
     axes: tuple[int, ...] = ()
+    shape: tuple[int, ...] = ()
+    bounds: tuple[int, ...] = ()
 
 
 Expr = Union[Ref, Op]  # noqa: UP007 (a runtime alias used in a dataclass field)
 
-BINARY_OPS = {"add": "+", "mul": "*"}
+BINARY_OPS = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
+OP_KINDS = (
+    *BINARY_OPS,
+    "dot",
+    "matmul",
+    "relu",
+    "sum",
+    "mean",
+    "transpose",
+    "reshape",
+    "expand_dims",
+    "squeeze",
+    "slice",
+    "index",
+    "gather",
+    "conv2d",
+)
+"""Every op a model can use: what MIND's docs/autodiff.md lists as differentiable."""
 
 
 def matmul(a: Expr, b: Expr) -> Op:
@@ -68,6 +98,49 @@ def total(a: Expr, axes: tuple[int, ...]) -> Op:
     return Op("sum", (a,), axes)
 
 
+def _conv2d_nhwc_hwio(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """MIND's conv2d (NHWC input, HWIO filter, stride 1, valid padding) on torch's NCHW."""
+    import torch.nn.functional as functional
+
+    return functional.conv2d(x.permute(0, 3, 1, 2), w.permute(3, 2, 0, 1)).permute(0, 2, 3, 1)
+
+
+def _apply(
+    expr: Op,
+    args: list[torch.Tensor],
+    product: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
+    """One op on torch tensors, with MIND's meaning."""
+    import torch
+
+    kind, axes = expr.kind, expr.axes
+    if kind == "sum":
+        return args[0].sum(dim=axes) if axes else args[0].sum()
+    if kind == "mean":
+        return args[0].mean(dim=axes)
+    if kind == "slice":
+        start, end = expr.bounds
+        return args[0].narrow(axes[0], start, end - start)
+    if kind == "gather":
+        return torch.index_select(args[0], axes[0], args[1].long())
+    operations: dict[str, Callable[[], torch.Tensor]] = {
+        "matmul": lambda: product(args[0], args[1]),
+        "add": lambda: args[0] + args[1],
+        "sub": lambda: args[0] - args[1],
+        "mul": lambda: args[0] * args[1],
+        "div": lambda: args[0] / args[1],
+        "dot": lambda: torch.dot(args[0], args[1]),
+        "relu": lambda: torch.relu(args[0]),
+        "transpose": lambda: args[0].permute(axes),
+        "reshape": lambda: args[0].reshape(expr.shape),
+        "expand_dims": lambda: args[0].unsqueeze(axes[0]),
+        "squeeze": lambda: args[0].squeeze(axes),
+        "index": lambda: args[0].select(axes[0], expr.bounds[0]),
+        "conv2d": lambda: _conv2d_nhwc_hwio(args[0], args[1]),
+    }
+    return operations[kind]()
+
+
 @dataclass(frozen=True)
 class Model:
     """A model: what is differentiated, with respect to every parameter."""
@@ -77,6 +150,11 @@ class Model:
     params: tuple[Param, ...]
     bindings: tuple[tuple[str, Expr], ...]
     result: Expr
+
+    @property
+    def differentiable(self) -> tuple[Param, ...]:
+        """The parameters whose gradients are asked for (an index tensor is not one)."""
+        return tuple(p for p in self.params if p.differentiable)
 
     def forward_op_counts(self) -> Counter[str]:
         """How many of each operation the forward graph has (what correct IR must contain)."""
@@ -94,12 +172,17 @@ class Model:
         return counts
 
     def torch_parameters(self, device: str = "cpu", rng_seed: int = 0) -> dict[str, torch.Tensor]:
-        """Seeded random leaves that require grad (values do not change the graph's cost)."""
+        """Seeded random leaves that require grad (values do not change the graph's cost);
+        an index tensor holds its fill and requires none."""
         import torch
 
         generator = torch.Generator(device="cpu").manual_seed(rng_seed)
         return {
-            p.name: torch.randn(p.shape, generator=generator).to(device).requires_grad_(True)
+            p.name: (
+                torch.randn(p.shape, generator=generator).to(device).requires_grad_(True)
+                if p.differentiable
+                else torch.full(p.shape, p.fill, dtype=torch.int32, device=device)
+            )
             for p in self.params
         }
 
@@ -120,15 +203,7 @@ class Model:
         def evaluate(expr: Expr) -> torch.Tensor:
             if isinstance(expr, Ref):
                 return env[expr.name]
-            args = [evaluate(a) for a in expr.args]
-            operations: dict[str, Callable[[], torch.Tensor]] = {
-                "matmul": lambda: product(args[0], args[1]),
-                "add": lambda: args[0] + args[1],
-                "mul": lambda: args[0] * args[1],
-                "relu": lambda: torch.relu(args[0]),
-                "sum": lambda: args[0].sum(dim=expr.axes),
-            }
-            return operations[expr.kind]()
+            return _apply(expr, [evaluate(a) for a in expr.args], product)
 
         for name, expr in self.bindings:
             env[name] = evaluate(expr)

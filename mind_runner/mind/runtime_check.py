@@ -42,12 +42,15 @@ class RuntimeJudgement:
 def reference_gradients(case: Model) -> dict[str, torch.Tensor]:
     """`torch.autograd.grad` of `case` on float32 tensors holding its fills."""
     leaves = {
-        p.name: torch.full(p.shape, float(p.fill), dtype=torch.float32, requires_grad=True)
+        p.name: torch.full(p.shape, p.fill, dtype=torch.int32)
+        if not p.differentiable
+        else torch.full(p.shape, float(p.fill), dtype=torch.float32, requires_grad=True)
         for p in case.params
     }
+    wanted = [p.name for p in case.differentiable]
     loss = case.torch_forward(leaves)
-    grads = torch.autograd.grad(loss, list(leaves.values()))
-    return {name: g.detach() for name, g in zip(leaves, grads, strict=True)}
+    grads = torch.autograd.grad(loss, [leaves[name] for name in wanted])
+    return {name: g.detach() for name, g in zip(wanted, grads, strict=True)}
 
 
 def _describe(tensor: torch.Tensor) -> str:
@@ -103,7 +106,7 @@ def judge_runtime(case: Model, answer: RuntimeAnswer) -> RuntimeJudgement:
     reference = reference_gradients(case)
     verdicts = tuple(
         _verdict(p.name, p.shape, answer.gradient_of(p.name), reference[p.name])
-        for p in case.params
+        for p in case.differentiable
     )
     return RuntimeJudgement(
         correctness=Correctness(
@@ -115,6 +118,6 @@ def judge_runtime(case: Model, answer: RuntimeAnswer) -> RuntimeJudgement:
         exit_code=answer.exit_code,
         error=answer.error,
         materialized=answer.materialized,
-        values={p.name: _printed(answer.gradient_of(p.name)) for p in case.params},
+        values={p.name: _printed(answer.gradient_of(p.name)) for p in case.differentiable},
         reference={name: _describe(tensor) for name, tensor in reference.items()},
     )

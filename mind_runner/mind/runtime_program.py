@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from mind_runner.mind.dialects import call_text
 from mind_runner.mind.models import BINARY_OPS, Expr, Model, Op, Ref
 
 RUNTIME_FILL_PRIMES = (3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47)
@@ -32,14 +33,13 @@ class NotExpressible(ValueError):
 
 def runtime_fills(case: Model) -> Model:
     """`case` with the runtime's test fills: the odd primes, in parameter order."""
-    if len(case.params) > len(RUNTIME_FILL_PRIMES):
+    if len(case.differentiable) > len(RUNTIME_FILL_PRIMES):
         raise NotExpressible(
-            f"{case.name} has {len(case.params)} parameters; the runtime's fills cover "
+            f"{case.name} has {len(case.differentiable)} parameters; the runtime's fills cover "
             f"{len(RUNTIME_FILL_PRIMES)}"
         )
-    params = tuple(
-        replace(p, fill=fill) for p, fill in zip(case.params, RUNTIME_FILL_PRIMES, strict=False)
-    )
+    primes = iter(RUNTIME_FILL_PRIMES)  # an index tensor keeps its own fill
+    params = tuple(replace(p, fill=next(primes)) if p.differentiable else p for p in case.params)
     return replace(case, params=params)
 
 
@@ -53,9 +53,7 @@ def _render(expr: Expr) -> str:
             for a, text in zip(expr.args, args, strict=True)
         )
         return f"{left} {BINARY_OPS[expr.kind]} {right}"
-    if expr.kind == "sum":
-        raise NotExpressible("the runtime's tensor.sum sums all axes; only the loss may sum")
-    return f"tensor.{expr.kind}({', '.join(args)})"
+    return call_text(expr, args)
 
 
 def render_runtime_let_grad(case: Model) -> str:
@@ -65,19 +63,20 @@ def render_runtime_let_grad(case: Model) -> str:
     program is `mind eval`'s argument.
     """
     result = case.result
-    if not isinstance(result, Op) or result.kind != "sum":
-        raise NotExpressible(f"{case.name}'s result is not a sum")
-    (summed,) = result.args
-    rank = _rank_of(case, summed)
-    if tuple(result.axes) != tuple(range(rank)):
-        raise NotExpressible(f"{case.name} sums axes {list(result.axes)}, not all {rank}")
+    if not isinstance(result, Op) or result.kind not in ("sum", "mean"):
+        raise NotExpressible(f"{case.name}'s result is not a sum or a mean")
+    (reduced,) = result.args
+    rank = _rank_of(case, reduced)
+    if result.axes and tuple(result.axes) != tuple(range(rank)):
+        raise NotExpressible(f"{case.name} reduces axes {list(result.axes)}, not all {rank}")
+    loss = f"tensor.sum({_render(reduced)})" if result.kind == "sum" else _render(result)
     parts = [
-        f"let {p.name}: Tensor[f32,({','.join(str(d) for d in p.shape)})] = {p.fill};"
+        f"let {p.name}: Tensor[{p.dtype},({','.join(str(d) for d in p.shape)})] = {p.fill};"
         for p in case.params
     ]
     parts += [f"let {name} = {_render(expr)};" for name, expr in case.bindings]
-    wrt = ", ".join(p.name for p in case.params)
-    parts.append(f"grad(tensor.sum({_render(summed)}), wrt=[{wrt}])")
+    wrt = ", ".join(p.name for p in case.differentiable)
+    parts.append(f"grad({loss}, wrt=[{wrt}])")
     return " ".join(parts)
 
 
@@ -88,8 +87,18 @@ def _rank_of(case: Model, expr: Expr) -> int:
             if p.name == expr.name:
                 return len(p.shape)
         return _rank_of(case, dict(case.bindings)[expr.name])
-    if expr.kind == "matmul":
-        return 2
+    if expr.kind in ("sum", "mean", "squeeze"):
+        return _rank_of(case, expr.args[0]) - len(expr.axes)
+    if expr.kind == "index":
+        return _rank_of(case, expr.args[0]) - 1
+    if expr.kind == "expand_dims":
+        return _rank_of(case, expr.args[0]) + 1
+    if expr.kind == "reshape":
+        return len(expr.shape)
+    if expr.kind == "dot":
+        return 0
+    if expr.kind in ("matmul", "gather", "slice", "transpose", "conv2d"):
+        return _rank_of(case, expr.args[0]) if expr.kind != "matmul" else 2
     return max(_rank_of(case, a) for a in expr.args)
 
 
