@@ -66,6 +66,8 @@ DEFAULT_TIMEOUT_S = 5.0
 # The largest gradient module here (1000 layers) prints about 0.4 MiB.
 OUTPUT_CAP = 8 * MEBIBYTE
 HUNG = "hung"
+PANICKED = "panicked (exit 101)"
+"""How a panic of MIND's is reported, by both engines' drivers (a crash, not a refusal)."""
 
 
 def call_timeout() -> float:
@@ -128,7 +130,7 @@ class MindRun:
         if misbehaved is not None:
             return misbehaved
         if self.exit_code == 101:
-            return "panicked (exit 101): " + first_line(self.stderr.strip().splitlines()[1:])
+            return f"{PANICKED}: " + first_line(self.stderr.strip().splitlines()[1:])
         if self.exit_code != 0:
             return f"exit {self.exit_code}: {first_line(self.stderr.splitlines())}"
         if self.stderr.strip():

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from mind_runner.mind.driver import PANICKED
 from mind_runner.util.text import first_line
 
 _NUMBER = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|inf|NaN)"
@@ -122,7 +123,7 @@ def read_answer(exit_code: int, stdout: str, stderr: str) -> RuntimeAnswer:
     if exit_code == 101:
         panic = next((line for line in lines if "panicked" in line), "")
         index = lines.index(panic) + 1 if panic else 0
-        return RuntimeAnswer(exit_code, error="panicked (exit 101): " + first_line(lines[index:]))
+        return RuntimeAnswer(exit_code, error=f"{PANICKED}: " + first_line(lines[index:]))
     if exit_code != 0:
         return RuntimeAnswer(exit_code, error=f"exit {exit_code}: {first_line(errors or lines)}")
     if errors:

@@ -26,15 +26,21 @@ from mind_runner.results.asv_results import ResultFile, load_machine
 from mind_runner.util.errors import UserError
 from mind_runner.util.text import param_from_repr
 
+HIGHER_IS_BETTER = re.compile(r"\.track_rules_right$")
+"""Figures where more is better (how many rules are right); every other one is a cost."""
+
 # The one place that says which figures repeat exactly (matched against the method
 # name, the last part of asv's benchmark name): instruction counts (callgrind, and
 # the size of the printed gradient IR), byte counts (saved tensors), and the count of
-# absent or wrong gradients. Peak RSS is in bytes but moves by a few % run to run.
+# absent or wrong gradients, rule verdicts and right rules. Peak RSS is in bytes but moves by a few % run to run.
 EXACT_FIGURE = re.compile(
     r"""^track_(?:
         (?!.*peak_rss).*instructions
       | (?!.*peak_rss).*bytes
       | incorrect_gradients
+      | rule_verdict
+      | rules_right
+      | silent_failures
     )$""",
     re.VERBOSE,
 )
@@ -256,6 +262,7 @@ def _history(
                 points=tuple(points),
                 unit=units.get(benchmark, ""),
                 env=env,
+                higher_is_worse=HIGHER_IS_BETTER.search(benchmark) is None,
             )
         )
     return History(
