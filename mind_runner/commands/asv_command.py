@@ -31,6 +31,12 @@ from mind_runner.util.run_log import Kind, new_log, read
 
 # asv commands that record results for a machine, and would prompt to describe it.
 MACHINE_COMMANDS = ("run", "continuous", "find")
+LAUNCH_METHOD = "forkserver"
+"""How asv starts each benchmark unless `--launch-method` says otherwise: forked from one
+process that imported the suite once, not a fresh interpreter per benchmark and
+parameter combination (0.2 s each, most of the harness's time per commit: README,
+"Harness cost"). The figures do not move: each `mindc` call is a process of its own,
+and PyTorch's timings are taken in the forked process as before."""
 # asv run's range that names a file of commit hashes, one per line.
 HASHFILE = "HASHFILE:"
 
@@ -99,6 +105,8 @@ def _asv_main(
     args = parse_asv_args(argv, config_path)
     if adjust is not None:
         adjust(args)
+    if getattr(args, "launch_method", "") is None:
+        args.launch_method = LAUNCH_METHOD
     enable_asv_log(args.verbose)
     measures = bool(argv) and argv[0] in MACHINE_COMMANDS
     if measures:
