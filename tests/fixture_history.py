@@ -3,7 +3,7 @@
 The real MIND (github.com/star-ga/mind) cannot be built without crates.io, so the
 tests use a small Rust crate with no registry dependencies (`tests/fixture_mind/`) whose `mind`
 and `mindc` binaries print what the real CLI prints for the `let` dialect. This
-module turns that crate into a git repository with twelve commits that cover the
+module turns that crate into a git repository with fourteen commits that cover the
 cases the benchmark must handle: an old commit that cannot differentiate the
 programs (E4001), working commits, a commit that does not compile, its fix, a
 commit whose gradient pass costs three times as much, two commits that only
@@ -11,7 +11,9 @@ touch the README, the revert of the costly commit (a revert pair, as real MIND
 had), a commit whose gradient is wrong while every count stays the same, and a
 commit whose instruction counts vary from run to run (a hash map seeded at random),
 and two commits of the runtime engine (`mind eval --exec` with `grad`): one right, then
-one whose matmul rule passes the gradient through, as real MIND's HEAD does.
+one whose matmul rule passes the gradient through, as real MIND's HEAD does, and
+two commits of one compile-time rule: a sum over one axis broadcasts its gradient back
+(right), then passes it through again (absent, as real MIND does).
 
 Each commit's source comes from the template in `tests/fixture_mind/` and the
 knobs of its step below: AUTODIFF_WORK and SINGLE_OUTPUT_ONLY are constants in
@@ -86,6 +88,10 @@ class FixtureCommit:
     runtime_matmul_passthrough: bool = False
     """The runtime's matmul rule passes the upstream gradient through unchanged, as real
     MIND's at v0.10.2: x, w1, w2 of small_mlp and all of matmul_chain come out wrong."""
+    sum_axis_broadcast: bool = False
+    """The compile-time rule of a sum over one axis of a matrix broadcasts the gradient
+    back to the input's shape (right); without it the gradient passes through, with the
+    summed shape (absent), as in real MIND."""
 
     @property
     def runtime_gradient_correct(self) -> bool:
@@ -154,6 +160,7 @@ class _Step:
     reverts: str | None = None
     runtime_grad: bool = False
     runtime_matmul_passthrough: bool = False
+    sum_axis_broadcast: bool = False
 
     @property
     def knobs(self) -> dict[str, bool]:
@@ -164,6 +171,7 @@ class _Step:
             "hash_seeded": self.hash_seeded,
             "runtime_grad": self.runtime_grad,
             "runtime_matmul_passthrough": self.runtime_matmul_passthrough,
+            "sum_axis_broadcast": self.sum_axis_broadcast,
         }
 
     @property
@@ -299,6 +307,35 @@ _STEPS: tuple[_Step, ...] = (
     _Step(
         label="runtime-matmul-passthrough",
         message="eval autodiff: matmul hands the upstream gradient to both operands",
+        version="0.2.0",
+        compile_timings=True,
+        single_output_only=False,
+        broken=False,
+        autodiff_work=_W,
+        readme_sections=3,
+        relu_grad_swapped=True,
+        hash_seeded=True,
+        runtime_grad=True,
+        runtime_matmul_passthrough=True,
+    ),
+    _Step(
+        label="sum-axis-broadcast",
+        message="autodiff: a sum over one axis broadcasts its gradient back to the input's shape",
+        version="0.2.0",
+        compile_timings=True,
+        single_output_only=False,
+        broken=False,
+        autodiff_work=_W,
+        readme_sections=3,
+        relu_grad_swapped=True,
+        hash_seeded=True,
+        runtime_grad=True,
+        runtime_matmul_passthrough=True,
+        sum_axis_broadcast=True,
+    ),
+    _Step(
+        label="sum-axis-passthrough",
+        message="autodiff: one pass-through arm for sum and the shape ops",
         version="0.2.0",
         compile_timings=True,
         single_output_only=False,
@@ -534,6 +571,7 @@ def make_history(dest: Path) -> FixtureHistory:
                 hash_seeded=step.hash_seeded and differentiates,
                 runtime_grad=step.runtime_grad and step.builds,
                 runtime_matmul_passthrough=step.runtime_matmul_passthrough and step.builds,
+                sum_axis_broadcast=step.sum_axis_broadcast and differentiates,
             )
         )
     return FixtureHistory(repo=dest, commits=tuple(commits))

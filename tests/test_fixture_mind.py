@@ -220,6 +220,8 @@ def test_history_commits_and_flags(history: FixtureHistory) -> None:
         "hash-seeded",
         "runtime-grad",
         "runtime-matmul-passthrough",
+        "sum-axis-broadcast",
+        "sum-axis-passthrough",
     )
     assert tuple(c.label for c in history.commits) == LABELS
     table = {
@@ -250,7 +252,10 @@ def test_history_commits_and_flags(history: FixtureHistory) -> None:
         "hash-seeded": (True, True, w, None, True, True, False, False),
         "runtime-grad": (True, True, w, None, True, True, False, False),
         "runtime-matmul-passthrough": (True, True, w, None, True, True, False, False),
+        "sum-axis-broadcast": (True, True, w, None, True, True, False, False),
+        "sum-axis-passthrough": (True, True, w, None, True, True, False, False),
     }
+    assert [c.label for c in history.commits if c.sum_axis_broadcast] == ["sum-axis-broadcast"]
     runtime = {
         c.label: (c.runtime_grad, c.runtime_matmul_passthrough, c.runtime_gradient_correct)
         for c in history.commits
@@ -259,6 +264,8 @@ def test_history_commits_and_flags(history: FixtureHistory) -> None:
     assert runtime == {
         "runtime-grad": (True, False, True),
         "runtime-matmul-passthrough": (True, True, False),
+        "sum-axis-broadcast": (True, True, False),
+        "sum-axis-passthrough": (True, True, False),
     }
     shas = [c.sha for c in history.commits]
     assert all(re.fullmatch(r"[0-9a-f]{40}", sha) for sha in shas)
@@ -336,6 +343,9 @@ def test_history_trees(history: FixtureHistory) -> None:
         "-const MATMUL_PASSES_GRADIENT_THROUGH: bool = false;",
         "+const MATMUL_PASSES_GRADIENT_THROUGH: bool = true;",
     ]
+    # One compile-time rule changes in lib.rs, and the next commit takes it back.
+    assert changed("runtime-matmul-passthrough", "sum-axis-broadcast") == ["src/lib.rs"]
+    assert changed("runtime-matmul-passthrough", "sum-axis-passthrough") == []
 
 
 def changed_lines(history: FixtureHistory, old: str, new: str) -> list[str]:

@@ -45,7 +45,7 @@ def _binary(kind: str) -> Model:
 
 
 def _unary(
-    name: str, description: str, shape: tuple[int, ...], op: Op, out: tuple[int, ...]
+    name: str, description: str, shape: tuple[int, ...], op: Expr, out: tuple[int, ...]
 ) -> Model:
     axes = tuple(range(len(out)))
     return _rule(name, description, (Param("x", shape, 2),), op, out, axes)

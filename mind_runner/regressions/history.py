@@ -32,7 +32,8 @@ HIGHER_IS_BETTER = re.compile(r"\.track_rules_right$")
 # The one place that says which figures repeat exactly (matched against the method
 # name, the last part of asv's benchmark name): instruction counts (callgrind, and
 # the size of the printed gradient IR), byte counts (saved tensors), and the count of
-# absent or wrong gradients, rule verdicts and right rules. Peak RSS is in bytes but moves by a few % run to run.
+# absent or wrong gradients, rule verdicts and right rules. Peak RSS is in bytes but
+# moves by a few % run to run.
 EXACT_FIGURE = re.compile(
     r"""^track_(?:
         (?!.*peak_rss).*instructions

@@ -1377,6 +1377,9 @@ pub fn differentiate(primal: &Module, func: &str) -> Result<Module, AutodiffErro
 //@ else
     tape.grads[target] = Some(seed);
 //@ end
+//@ if sum_axis_broadcast
+    let shapes = evaluate(primal);
+//@ end
     for inst in primal_insts.iter().rev() {
         if inst.id > target {
             continue;
@@ -1432,7 +1435,34 @@ pub fn differentiate(primal: &Module, func: &str) -> Result<Module, AutodiffErro
 //@ end
                 tape.accumulate(*a, da);
             }
+//@ if sum_axis_broadcast
+            Op::Sum { input, axes, .. } => {
+                // A sum over one axis of a matrix: the gradient is broadcast back to the
+                // input's shape, added to zeros (the trailing axis through a transpose).
+                let shape = &shapes[*input].0;
+                if shape.len() == 2 && axes.len() == 1 {
+                    let trailing = axes[0] == 1;
+                    let zeros = tape.emit(Op::ConstTensor {
+                        shape: if trailing { vec![shape[1], shape[0]] } else { shape.clone() },
+                        fill: Some(0.0),
+                    });
+                    let spread = tape.emit(Op::Add(upstream, zeros));
+                    let da = if trailing {
+                        tape.emit(Op::Transpose {
+                            input: spread,
+                            perm: vec![1, 0],
+                        })
+                    } else {
+                        spread
+                    };
+                    tape.accumulate(*input, da);
+                } else {
+                    tape.accumulate(*input, upstream);
+                }
+            }
+//@ else
             Op::Sum { input, .. } => tape.accumulate(*input, upstream),
+//@ end
             Op::Transpose { input, perm } => {
                 let mut inverse = vec![0; perm.len()];
                 for (i, p) in perm.iter().enumerate() {
