@@ -834,3 +834,49 @@ def test_the_runtime_stands_in_every_table_with_its_verdict(
     assert mlp["runtime"]["summary"] == "1/5 (x, w1, b1, w2 wrong)"
     assert mlp["runtime"]["parameters"]["w1"]["verdict"] == "wrong"
     assert mlp["still_to_compute_by_either"] == "b1 gradients"
+
+
+def test_the_rule_coverage_matrix_names_every_state_and_the_rules_right(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mind_runner.mind.op_models import OPS
+
+    commit = "c" * 40
+    verdicts: dict[tuple[str, ...], Entry] = {}
+    incorrect: dict[tuple[str, ...], Entry] = {}
+    for op in OPS:
+        for engine in ("compile-time", "runtime"):
+            verdicts[(op, engine)] = 0.0
+            incorrect[(op, engine)] = 0.0
+    verdicts[("sum_axis", "compile-time")], incorrect[("sum_axis", "compile-time")] = 1.0, 1.0
+    verdicts[("dot", "runtime")], incorrect[("dot", "runtime")] = 2.0, 2.0
+    verdicts[("mean_all", "compile-time")] = incorrect[("mean_all", "compile-time")] = NAN
+    verdicts[("conv2d", "compile-time")] = incorrect[("conv2d", "compile-time")] = None
+    benchmarks = {
+        **typical(),
+        "mind_coverage.RuleCoverage.track_rule_verdict": verdicts,
+        "mind_coverage.RuleCoverage.track_incorrect_gradients": incorrect,
+        "mind_coverage.RulesRight.track_rules_right": {(): 36.0},
+    }
+    write_results(project, commit, FIRST_DATE, benchmarks)
+    status, out, _ = report(capsys, "--json")
+    assert status == 0
+    coverage = section(out, "per rule (every op MIND documents as differentiable)")
+    assert row(coverage, "sum_axis").split()[1:] == ["absent", "(1)", "right"]
+    assert row(coverage, "dot").split()[1:] == ["right", "wrong", "(2)"]
+    assert row(coverage, "mean_all").split()[1:4] == ["not", "expressible", "right"]
+    assert row(coverage, "conv2d").split()[1:] == ["error", "right"]
+    assert "Rules right: 36 of 40." in out
+    cells = json.loads((project / SEED_JSON_NAME).read_text())["tiers"]["rule_coverage"]
+    assert cells["rules_right"] == 36
+    assert cells["cells"]["dot"]["runtime"] == {"state": "wrong", "incorrect_gradients": 2}
+    assert cells["cells"]["conv2d"]["compile-time"]["state"] == "error"
+
+
+def test_a_commit_without_coverage_figures_says_so(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_results(project, "d" * 40, FIRST_DATE, typical())
+    status, out, _ = report(capsys)
+    assert status == 0
+    assert "Rule coverage: not measured at this commit" in out

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mind_runner.report.coverage import coverage_json
 from mind_runner.report.measures import (
     BY_KEY,
     DEVICES,
@@ -236,6 +237,7 @@ def to_json(report: Report) -> dict[str, Any]:
             "process_and_front_end": process,
             "counts": counts,
             "gradient_correctness": correctness,
+            "rule_coverage": None if report.coverage is None else coverage_json(report.coverage),
         },
         "training_loop": {
             "iterations": n,

@@ -23,6 +23,7 @@ from typing import Any
 
 from mind_runner.mind.correctness import VERDICTS_BY_CODE, ParameterVerdict, Verdict, summarise
 from mind_runner.mind.models import SEED_MODELS
+from mind_runner.report.coverage import Coverage, read_coverage
 from mind_runner.report.measures import (
     BY_KEY,
     DEVICES,
@@ -57,6 +58,7 @@ class Report:
     figures: Figures
     # What the run logs say that the results file cannot (see report.run_notes).
     notes: tuple[str, ...] = ()
+    coverage: Coverage | None = None
 
     def get(self, model: str, key: str, device: str = "") -> Figure:
         """A figure; `device` is the device of PyTorch's, the parameter of per-parameter ones."""
@@ -145,6 +147,7 @@ def build_report(
         iterations=iterations,
         figures=figures,
         notes=notes,
+        coverage=read_coverage(commit_results),
     )
 
 

@@ -10,6 +10,7 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
+from mind_runner.report.coverage import coverage_rows
 from mind_runner.report.measures import (
     BY_KEY,
     GRADIENT_PROGRAM,
@@ -104,6 +105,7 @@ def format_text(report: Report) -> str:
         _process_table(report),
         _counts_table(report),
         _correctness_table(report),
+        _coverage_table(report),
         _training_loop(report),
         _statistics(report),
     ]
@@ -377,6 +379,21 @@ def _correctness_table(report: Report) -> list[str]:
         "instructions whose operands do not fit as MIND prints them (its scalar seed of "
         "`sum` fed into matmul or mul), not counting their dependents. ? = not recorded.",
         *_missing(report, pairs),
+    ]
+
+
+def _coverage_table(report: Report) -> list[str]:
+    coverage = report.coverage
+    if coverage is None or not coverage.measured:
+        return ["Rule coverage: not measured at this commit (benchmarks/mind_coverage.py)"]
+    right = "not recorded" if coverage.rules_right is None else str(coverage.rules_right)
+    return [
+        f"Tier: {Tier.CORRECTNESS.value}, per rule (every op MIND documents as differentiable)",
+        RULE,
+        *table(coverage_rows(coverage)),
+        f"Rules right: {right} of {2 * len(coverage.cells)}. Each cell: right, wrong, absent "
+        "(incorrect gradients in brackets), not expressible (MIND refused the program), "
+        "error (MIND panicked, crashed or hung), not measured.",
     ]
 
 
