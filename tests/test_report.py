@@ -852,7 +852,7 @@ def test_the_rule_coverage_matrix_names_every_state_and_the_rules_right(
     verdicts[("dot", "runtime")], incorrect[("dot", "runtime")] = 2.0, 2.0
     verdicts[("mean_all", "compile-time")] = incorrect[("mean_all", "compile-time")] = NAN
     verdicts[("conv2d", "compile-time")] = incorrect[("conv2d", "compile-time")] = None
-    benchmarks = {
+    benchmarks: dict[str, dict[tuple[str, ...], Entry]] = {
         **typical(),
         "mind_coverage.RuleCoverage.track_rule_verdict": verdicts,
         "mind_coverage.RuleCoverage.track_incorrect_gradients": incorrect,

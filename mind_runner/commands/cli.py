@@ -101,9 +101,24 @@ def _publish_offline(asv_args: list[str]) -> int:
         print(make_offline(html_dir(), vendor_cache_dir()).summary())
         found, site = load_exact_steps(config.CONFIG_PATH)
         print(f"mind_runner: steps in exact figures: {write_steps(site, found)}")
+        coverage = _write_coverage(site)
+        if coverage is not None:
+            print(f"mind_runner: rule coverage: {coverage}")
     for unreadable in left_out:
         print(f"mind_runner: left out of the site: {unreadable.line()}", file=sys.stderr)
     return status or (1 if left_out else 0)
+
+
+def _write_coverage(site: Path) -> Path | None:
+    """The rule-coverage page, from every machine's results; None where none has any."""
+    from mind_runner.commands import config
+    from mind_runner.results.asv_results import list_machines, load_machine
+    from mind_runner.site.coverage_page import write_coverage_page
+
+    conf = config.load_config(config.CONFIG_PATH)
+    results = config.results_dir(config.CONFIG_PATH)
+    machines = [load_machine(results, name) for name in list_machines(results)]
+    return write_coverage_page(site, machines, str(conf.show_commit_url or ""))
 
 
 def _publish(args: argparse.Namespace) -> int:

@@ -23,7 +23,6 @@ from typing import Any
 
 from mind_runner.mind.correctness import VERDICTS_BY_CODE, ParameterVerdict, Verdict, summarise
 from mind_runner.mind.models import SEED_MODELS
-from mind_runner.report.coverage import Coverage, read_coverage
 from mind_runner.report.measures import (
     BY_KEY,
     DEVICES,
@@ -33,6 +32,7 @@ from mind_runner.report.measures import (
     Tier,
 )
 from mind_runner.results.asv_results import CommitResults, Figure, Status
+from mind_runner.results.coverage import Coverage, read_coverage
 from mind_runner.results.mind_history import MindHistory
 
 # figures[model][measure key][device for PyTorch's, parameter for per-parameter ones, or ""]
