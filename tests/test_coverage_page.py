@@ -24,7 +24,7 @@ NAV = '<li id="nav-li-coverage"><a href="coverage.html">Rule coverage</a></li>'
 INDEX = '<ul><li id="nav-li-regressions"><a href="#/regressions">Regressions</a></li></ul>'
 
 
-def _cells(overrides: dict[tuple[str, str], Entry]) -> dict[tuple[str, ...], Entry]:
+def _cells(overrides: dict[tuple[str, ...], Entry]) -> dict[tuple[str, ...], Entry]:
     cells: dict[tuple[str, ...], Entry] = {
         (op, engine): 0.0 for op in OPS for engine in ("compile-time", "runtime")
     }
@@ -36,7 +36,7 @@ def _history(root: Path) -> None:
     """Four commits: sum_axis right, then absent from the third; conv2d skipped (not
     expressible) at the first, then right; gather failed (error) throughout."""
     for index, commit in enumerate(COMMITS):
-        overrides: dict[tuple[str, str], Entry] = {("gather", "runtime"): None}
+        overrides: dict[tuple[str, ...], Entry] = {("gather", "runtime"): None}
         if index >= 2:
             overrides[("sum_axis", "compile-time")] = 1.0
         if index == 0:
