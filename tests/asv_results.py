@@ -22,7 +22,7 @@ def benchmark_values(result: Any, key: str) -> Values:
     """Parameter tuple (plain strings) -> value; None = failed, NaN = skipped."""
     params: list[list[str]] = result._benchmark_params[key]
     values = result.get_result_value(key, params)
-    if not params:
+    if not params and not isinstance(values, list):
         values = [values]
     combos = itertools.product(*params) if params else [()]
     plain = (tuple(str(ast.literal_eval(p)) for p in combo) for combo in combos)

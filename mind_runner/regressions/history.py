@@ -284,7 +284,8 @@ def _values(result: ResultFile) -> dict[tuple[str, tuple[str, ...]], float | Non
         for benchmark in results.get_all_result_keys():
             axes: list[list[str]] = results.get_result_params(benchmark)
             values = results.get_result_value(benchmark, axes)
-            if not axes:
+            # asv gives a benchmark without parameters its one value in a list
+            if not axes and not isinstance(values, list):
                 values = [values]
             combinations = list(itertools.product(*axes))
             for combination, value in zip(combinations, values, strict=True):
