@@ -47,8 +47,10 @@ def blocks_by_title(stdout: str) -> dict[str, str]:
     blocks = {}
     for block in step_blocks(stdout):
         title = block.splitlines()[0]
-        end = title.index(")") + 1 if "(" in title else title.find(":") % (len(title) + 1)
-        blocks[title[:end]] = block
+        if "(" in title:
+            blocks[title[: title.index(")") + 1]] = block
+        else:
+            blocks[title.split(":", 1)[0]] = block
     return blocks
 
 
