@@ -21,8 +21,9 @@ Everything here runs once per commit in one process (the benchmarks'
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from mind_runner.mind.correctness import Correctness, Verdict
 from mind_runner.mind.driver import PANICKED, CannotDifferentiate, MindDriver, MindFailed
@@ -32,6 +33,7 @@ from mind_runner.mind.runtime_driver import RuntimeDriver
 COMPILE_TIME = "compile-time"
 RUNTIME = "runtime"
 ENGINES = (COMPILE_TIME, RUNTIME)
+Driver = TypeVar("Driver", MindDriver, RuntimeDriver)
 
 
 class CellState(enum.Enum):
@@ -80,48 +82,52 @@ def _refused(op: str, engine: str, reason: str) -> Cell:
     return Cell(op, engine, state, reason)
 
 
-def compile_time_cells(ops: Iterable[str]) -> list[Cell]:
-    """Each op's gradient IR, judged (the driver keeps the verdicts per binary)."""
+def _engine_cells(
+    ops: Iterable[str],
+    engine: str,
+    locate: Callable[[], Driver],
+    judge_one: Callable[[Driver, str], Cell],
+) -> list[Cell]:
+    """Each op judged by one engine; a refusal or a crash is the op's cell, not an error."""
     try:
-        driver = MindDriver.locate()
+        driver = locate()
     except CannotDifferentiate as missing:
-        return [_refused(op, COMPILE_TIME, str(missing)) for op in ops]
+        return [_refused(op, engine, str(missing)) for op in ops]
     cells = []
     for op in ops:
         try:
-            prepared = driver.prepare(OP_MODELS[op])
+            cells.append(judge_one(driver, op))
         except CannotDifferentiate as reason:
-            cells.append(_refused(op, COMPILE_TIME, str(reason)))
+            cells.append(_refused(op, engine, str(reason)))
         except MindFailed as failure:
-            cells.append(Cell(op, COMPILE_TIME, CellState.ERROR, str(failure)))
-        else:  # the driver keeps only modules of calls that exited 0 with empty stderr
-            cells.append(_judged(op, COMPILE_TIME, prepared.correctness, silent=True))
+            cells.append(Cell(op, engine, CellState.ERROR, str(failure)))
     return cells
+
+
+def _compile_time_cell(driver: MindDriver, op: str) -> Cell:
+    # The driver keeps only modules of calls that exited 0 with empty stderr: silent.
+    correctness = driver.prepare(OP_MODELS[op]).correctness
+    return _judged(op, COMPILE_TIME, correctness, silent=True)
+
+
+def _runtime_cell(driver: RuntimeDriver, op: str) -> Cell:
+    from mind_runner.mind.runtime_check import judge_runtime  # torch: once per commit
+
+    call = driver.call(OP_MODELS[op])
+    if call.answer.error is not None:
+        return _refused(op, RUNTIME, call.answer.error)
+    judgement = judge_runtime(call.case, call.answer)
+    return _judged(op, RUNTIME, judgement.correctness, call.answer.silent)
+
+
+def compile_time_cells(ops: Iterable[str]) -> list[Cell]:
+    """Each op's gradient IR, judged (the driver keeps the verdicts per binary)."""
+    return _engine_cells(ops, COMPILE_TIME, MindDriver.locate, _compile_time_cell)
 
 
 def runtime_cells(ops: Iterable[str]) -> list[Cell]:
     """Each op's `mind eval --exec` answer, judged against torch on the same fills."""
-    try:
-        driver = RuntimeDriver.locate()
-    except CannotDifferentiate as missing:
-        return [_refused(op, RUNTIME, str(missing)) for op in ops]
-    from mind_runner.mind.runtime_check import judge_runtime  # torch: once per commit
-
-    cells = []
-    for op in ops:
-        try:
-            call = driver.call(OP_MODELS[op])
-        except CannotDifferentiate as reason:
-            cells.append(_refused(op, RUNTIME, str(reason)))
-        except MindFailed as failure:
-            cells.append(Cell(op, RUNTIME, CellState.ERROR, str(failure)))
-        else:
-            if call.answer.error is not None:
-                cells.append(_refused(op, RUNTIME, call.answer.error))
-                continue
-            judgement = judge_runtime(call.case, call.answer)
-            cells.append(_judged(op, RUNTIME, judgement.correctness, call.answer.silent))
-    return cells
+    return _engine_cells(ops, RUNTIME, RuntimeDriver.locate, _runtime_cell)
 
 
 def judge_coverage(ops: Iterable[str]) -> dict[tuple[str, str], Cell]:
