@@ -28,6 +28,7 @@ and system git configuration are neither read nor written.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import re
@@ -36,6 +37,7 @@ import tarfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "fixture_mind"
 
@@ -185,169 +187,123 @@ class _Step:
 
 _W = BASE_AUTODIFF_WORK
 
-_STEPS: tuple[_Step, ...] = (
-    _Step(
-        label="multiple-outputs",
-        message="mind 0.1.0: let-form front end, IR printer, single-output autodiff",
-        version="0.1.0",
-        compile_timings=False,
-        single_output_only=True,
-        broken=False,
-        autodiff_work=0,
-        readme_sections=0,
-    ),
-    _Step(
-        label="works",
-        message="autodiff: differentiate the last output; add compile-timings (v0.2.0)",
-        version="0.2.0",
-        compile_timings=True,
-        single_output_only=False,
-        broken=False,
-        autodiff_work=_W,
-        readme_sections=1,
-    ),
-    _Step(
-        label="broken-build",
-        message="printer: keep next_id as u32",
-        version="0.2.0",
-        compile_timings=True,
-        single_output_only=False,
-        broken=True,
-        autodiff_work=_W,
-        readme_sections=1,
-    ),
-    _Step(
-        label="build-fixed",
-        message="printer: next_id back to usize (fixes the build)",
-        version="0.2.0",
-        compile_timings=True,
-        single_output_only=False,
-        broken=False,
-        autodiff_work=_W,
-        readme_sections=1,
-    ),
-    _Step(
-        label="slow-autodiff",
-        message="autodiff: extra tape verification rounds",
-        version="0.2.0",
-        compile_timings=True,
-        single_output_only=False,
-        broken=False,
-        autodiff_work=3 * _W,
-        readme_sections=1,
-    ),
-    _Step(
-        label="docs-1",
-        message="docs: describe the gradient IR format",
-        version="0.2.0",
-        compile_timings=True,
-        single_output_only=False,
-        broken=False,
-        autodiff_work=3 * _W,
-        readme_sections=2,
-    ),
-    _Step(
-        label="docs-2",
-        message="docs: list mindc's error codes",
-        version="0.2.0",
-        compile_timings=True,
-        single_output_only=False,
-        broken=False,
-        autodiff_work=3 * _W,
-        readme_sections=3,
-    ),
-    _Step(
-        label="revert-slow",
-        # make_history adds git revert's body: "This reverts commit <sha of slow-autodiff>."
-        message='Revert "autodiff: extra tape verification rounds"',
-        version="0.2.0",
-        compile_timings=True,
-        single_output_only=False,
-        broken=False,
-        autodiff_work=_W,
-        readme_sections=3,
-        reverts="slow-autodiff",
-    ),
-    _Step(
-        label="wrong-relu-grad",
-        message="autodiff: relu rule hands relu_grad the primal input first",
-        version="0.2.0",
-        compile_timings=True,
-        single_output_only=False,
-        broken=False,
-        autodiff_work=_W,
-        readme_sections=3,
-        relu_grad_swapped=True,
-    ),
-    _Step(
-        label="hash-seeded",
-        message="autodiff: index gradients by value in a HashMap; check the tape per gradient",
-        version="0.2.0",
-        compile_timings=True,
-        single_output_only=False,
-        broken=False,
-        autodiff_work=_W,
-        readme_sections=3,
-        relu_grad_swapped=True,
-        hash_seeded=True,
-    ),
-    _Step(
-        label="runtime-grad",
-        message="eval: grad(...) under --exec (feature cpu-exec), constant tensors kept symbolic",
-        version="0.2.0",
-        compile_timings=True,
-        single_output_only=False,
-        broken=False,
-        autodiff_work=_W,
-        readme_sections=3,
-        relu_grad_swapped=True,
-        hash_seeded=True,
-        runtime_grad=True,
-    ),
-    _Step(
-        label="runtime-matmul-passthrough",
-        message="eval autodiff: matmul hands the upstream gradient to both operands",
-        version="0.2.0",
-        compile_timings=True,
-        single_output_only=False,
-        broken=False,
-        autodiff_work=_W,
-        readme_sections=3,
-        relu_grad_swapped=True,
-        hash_seeded=True,
-        runtime_grad=True,
-        runtime_matmul_passthrough=True,
-    ),
-    _Step(
-        label="sum-axis-broadcast",
-        message="autodiff: a sum over one axis broadcasts its gradient back to the input's shape",
-        version="0.2.0",
-        compile_timings=True,
-        single_output_only=False,
-        broken=False,
-        autodiff_work=_W,
-        readme_sections=3,
-        relu_grad_swapped=True,
-        hash_seeded=True,
-        runtime_grad=True,
-        runtime_matmul_passthrough=True,
-        sum_axis_broadcast=True,
-    ),
-    _Step(
-        label="sum-axis-passthrough",
-        message="autodiff: one pass-through arm for sum and the shape ops",
-        version="0.2.0",
-        compile_timings=True,
-        single_output_only=False,
-        broken=False,
-        autodiff_work=_W,
-        readme_sections=3,
-        relu_grad_swapped=True,
-        hash_seeded=True,
-        runtime_grad=True,
-        runtime_matmul_passthrough=True,
-    ),
-)
+
+def _after(previous: _Step, label: str, message: str, **changes: Any) -> _Step:
+    """The next commit: the one before with `changes` (a knob, once on, stays on)."""
+    return dataclasses.replace(
+        previous, label=label, message=message, **{"reverts": None, **changes}
+    )
+
+
+def _history_steps() -> tuple[_Step, ...]:
+    """Each commit as what it changes from the one before."""
+    steps = [
+        _Step(
+            label="multiple-outputs",
+            message="mind 0.1.0: let-form front end, IR printer, single-output autodiff",
+            version="0.1.0",
+            compile_timings=False,
+            single_output_only=True,
+            broken=False,
+            autodiff_work=0,
+            readme_sections=0,
+        )
+    ]
+    steps.append(
+        _after(
+            steps[-1],
+            "works",
+            "autodiff: differentiate the last output; add compile-timings (v0.2.0)",
+            version="0.2.0",
+            compile_timings=True,
+            single_output_only=False,
+            autodiff_work=_W,
+            readme_sections=1,
+        )
+    )
+    steps.append(_after(steps[-1], "broken-build", "printer: keep next_id as u32", broken=True))
+    steps.append(
+        _after(
+            steps[-1],
+            "build-fixed",
+            "printer: next_id back to usize (fixes the build)",
+            broken=False,
+        )
+    )
+    steps.append(
+        _after(
+            steps[-1],
+            "slow-autodiff",
+            "autodiff: extra tape verification rounds",
+            autodiff_work=3 * _W,
+        )
+    )
+    steps.append(
+        _after(steps[-1], "docs-1", "docs: describe the gradient IR format", readme_sections=2)
+    )
+    steps.append(_after(steps[-1], "docs-2", "docs: list mindc's error codes", readme_sections=3))
+    # make_history adds git revert's body: "This reverts commit <sha of slow-autodiff>."
+    steps.append(
+        _after(
+            steps[-1],
+            "revert-slow",
+            'Revert "autodiff: extra tape verification rounds"',
+            autodiff_work=_W,
+            reverts="slow-autodiff",
+        )
+    )
+    steps.append(
+        _after(
+            steps[-1],
+            "wrong-relu-grad",
+            "autodiff: relu rule hands relu_grad the primal input first",
+            relu_grad_swapped=True,
+        )
+    )
+    steps.append(
+        _after(
+            steps[-1],
+            "hash-seeded",
+            "autodiff: index gradients by value in a HashMap; check the tape per gradient",
+            hash_seeded=True,
+        )
+    )
+    steps.append(
+        _after(
+            steps[-1],
+            "runtime-grad",
+            "eval: grad(...) under --exec (feature cpu-exec), constant tensors kept symbolic",
+            runtime_grad=True,
+        )
+    )
+    steps.append(
+        _after(
+            steps[-1],
+            "runtime-matmul-passthrough",
+            "eval autodiff: matmul hands the upstream gradient to both operands",
+            runtime_matmul_passthrough=True,
+        )
+    )
+    steps.append(
+        _after(
+            steps[-1],
+            "sum-axis-broadcast",
+            "autodiff: a sum over one axis broadcasts its gradient back to the input's shape",
+            sum_axis_broadcast=True,
+        )
+    )
+    steps.append(
+        _after(
+            steps[-1],
+            "sum-axis-passthrough",
+            "autodiff: one pass-through arm for sum and the shape ops",
+            sum_axis_broadcast=False,
+        )
+    )
+    return tuple(steps)
+
+
+_STEPS: tuple[_Step, ...] = _history_steps()
 
 LABELS: tuple[str, ...] = tuple(step.label for step in _STEPS)
 
