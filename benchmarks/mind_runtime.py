@@ -32,7 +32,7 @@ from mind_runner.mind.models import SEED_MODELS
 from mind_runner.mind.runtime_driver import RuntimeDriver
 
 if TYPE_CHECKING:
-    from mind_runner.mind.runtime_check import RuntimeJudgement
+    from mind_runner.mind.runtime_answer import RuntimeJudgement
 
 
 def judge_models(models: list[str]) -> dict[str, RuntimeJudgement | NotMeasured]:

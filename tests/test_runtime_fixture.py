@@ -8,7 +8,8 @@ import pytest
 from mind_runner.mind.correctness import Verdict
 from mind_runner.mind.driver import CannotDifferentiate
 from mind_runner.mind.models import SEED_MODELS
-from mind_runner.mind.runtime_check import RuntimeJudgement, judge_runtime
+from mind_runner.mind.runtime_answer import RuntimeJudgement
+from mind_runner.mind.runtime_check import judge_runtime
 from mind_runner.mind.runtime_driver import RuntimeDriver
 from tests.mind_binaries import fixture_runtime_bin_dir
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from mind_runner.mind.correctness import Correctness
 from mind_runner.mind.driver import PANICKED
 from mind_runner.util.text import first_line
 
@@ -133,3 +134,22 @@ def read_answer(exit_code: int, stdout: str, stderr: str) -> RuntimeAnswer:
     except ValueError as unreadable:
         return RuntimeAnswer(exit_code, error=f"exit 0 with no gradients: {unreadable}")
     return RuntimeAnswer(exit_code, gradients=gradients)
+
+
+@dataclass(frozen=True)
+class RuntimeJudgement:
+    """Kept here, without torch, because benchmark processes unpickle it from setup_cache.
+
+    One model's runtime answer judged: verdicts, and whether MIND said anything was wrong."""
+
+    correctness: Correctness
+    exit_code: int
+    error: str | None
+    materialized: int  # gradients computed element by element
+    values: dict[str, str]  # per parameter: MIND's value as printed, "-" where none
+    reference: dict[str, str]  # per parameter: torch's value (one number when uniform)
+
+    @property
+    def silent_failures(self) -> int:
+        """Gradients absent or wrong while MIND exited 0 and printed no error."""
+        return self.correctness.incorrect if self.error is None and self.exit_code == 0 else 0

@@ -10,33 +10,15 @@ elements in row-major order, and those are compared one by one. Tolerance as in
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 
 from mind_runner.mind.correctness import Correctness, ParameterVerdict, Verdict
 from mind_runner.mind.gradient_check import ATOL_SCALE, RTOL
 from mind_runner.mind.models import Model
-from mind_runner.mind.runtime_answer import RuntimeAnswer, RuntimeGradient
+from mind_runner.mind.runtime_answer import RuntimeAnswer, RuntimeGradient, RuntimeJudgement
 
 READING = "runtime"
-
-
-@dataclass(frozen=True)
-class RuntimeJudgement:
-    """One model's runtime answer judged: verdicts, and whether MIND said anything was wrong."""
-
-    correctness: Correctness
-    exit_code: int
-    error: str | None
-    materialized: int  # gradients computed element by element
-    values: dict[str, str]  # per parameter: MIND's value as printed, "-" where none
-    reference: dict[str, str]  # per parameter: torch's value (one number when uniform)
-
-    @property
-    def silent_failures(self) -> int:
-        """Gradients absent or wrong while MIND exited 0 and printed no error."""
-        return self.correctness.incorrect if self.error is None and self.exit_code == 0 else 0
 
 
 def reference_gradients(case: Model) -> dict[str, torch.Tensor]:
