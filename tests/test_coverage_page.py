@@ -111,3 +111,21 @@ def test_the_coverage_page_fits_a_1366_pixel_window(tmp_path: Path) -> None:
     assert match, dom[:500]
     assert int(match.group(1)) <= NARROW_WINDOW[0]
     assert "absent" in dom and "not expressible" in dom
+
+
+def test_a_commit_where_a_cell_was_not_run_does_not_move_its_since(tmp_path: Path) -> None:
+    """relu's compile-time cell is missing at the second commit (a partial run): it has
+    been right since the first, not since the third."""
+    for index, commit in enumerate(COMMITS[:3]):
+        verdicts = _cells({})
+        if index == 1:
+            del verdicts[("relu", "compile-time")]
+            verdicts = {k: v for k, v in verdicts.items() if k[0] != "relu"}
+        write_results(tmp_path, commit, FIRST_DATE + index * DAY, {VERDICT: verdicts})
+    site = tmp_path / "html"
+    site.mkdir()
+    (site / "index.html").write_text(INDEX)
+    write_coverage_page(site, [load_machine(tmp_path / "results", MACHINE)], URL)
+    relu = _row((site / PAGE).read_text(), "relu", "compile-time")
+    assert f"title='{COMMITS[1][:8]}: not measured'" in relu
+    assert f"since first measured: <a href='{URL}{COMMITS[0]}'>" in relu

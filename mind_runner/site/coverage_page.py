@@ -69,12 +69,16 @@ def _cell(state: str, title: str) -> str:
 
 
 def _since(states: Sequence[str], commits: Sequence[MeasuredCommit], url: str) -> str:
-    """The commit from which the newest state holds (the first measured one if always)."""
+    """The commit from which the newest state holds (the first measured one if always);
+    a commit where the cell was not run (a partial `asv run --bench`) changes nothing."""
     index = len(states) - 1
-    while index > 0 and states[index - 1] == states[-1]:
-        index -= 1
+    earlier = index - 1
+    while earlier >= 0 and states[earlier] in (states[-1], NOT_MEASURED):
+        if states[earlier] == states[-1]:
+            index = earlier
+        earlier -= 1
     commit = commits[index].commit
-    prefix = "" if index > 0 else "since first measured: "
+    prefix = "" if earlier >= 0 else "since first measured: "
     return f"{prefix}<a href='{html.escape(url + commit)}'><code>{commit[:8]}</code></a>"
 
 
