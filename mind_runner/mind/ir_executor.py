@@ -103,6 +103,12 @@ def _same_dtype(ids: Sequence[int], args: Sequence[torch.Tensor]) -> list[str]:
     return [f"dtypes differ ({_describe(ids[0], args[0])}, {_describe(ids[1], args[1])})"]
 
 
+def _misfit_if(op: str, problems: list[str]) -> None:
+    """The finding for an instruction whose operands do not fit, all reasons on one line."""
+    if problems:
+        raise _Misfit(f"{op}: " + "; ".join(problems))
+
+
 def _broadcasts(a: torch.Size, b: torch.Size) -> bool:
     """numpy's rule (MIND's too): trailing dimensions equal, or one of them 1."""
     return all(x == y or 1 in (x, y) for x, y in zip(reversed(a), reversed(b), strict=False))
@@ -126,8 +132,7 @@ def _elementwise(
             problems.append(
                 f"shapes {list(args[0].shape)} and {list(args[1].shape)} do not broadcast"
             )
-        if problems:
-            raise _Misfit(f"{op}: " + "; ".join(problems))
+        _misfit_if(op, problems)
         return function(args[0], args[1])
 
     return run
@@ -154,8 +159,7 @@ def _matmul(
             problems.append(
                 f"inner dimensions differ ({_describe(ids[0], a)} @ {_describe(ids[1], b)})"
             )
-    if problems:
-        raise _Misfit("matmul: " + "; ".join(problems))
+    _misfit_if("matmul", problems)
     return torch.matmul(a, b)
 
 
@@ -187,12 +191,21 @@ def _sum(
     return _sum_kernel(match, args)(src)
 
 
-def _sum_kernel(match: re.Match[str], args: Sequence[torch.Tensor]) -> Kernel:
-    axes = _int_list(match["axes"], "axes") or list(range(args[0].dim()))
-    if not axes:  # a rank-0 operand
-        return torch.clone
-    keepdim = match["keepdims"] == "true"
-    return lambda src: src.sum(dim=axes, keepdim=keepdim)
+def _reduction(reduce: str) -> Callable[[re.Match[str], Sequence[torch.Tensor]], Kernel]:
+    """sum's or mean's kernel: `[]` axes mean all of them, as MIND prints it."""
+
+    def make(match: re.Match[str], args: Sequence[torch.Tensor]) -> Kernel:
+        axes = _int_list(match["axes"], "axes") or list(range(args[0].dim()))
+        if not axes:  # a rank-0 operand
+            return torch.clone
+        keepdim = match["keepdims"] == "true"
+        return lambda src: getattr(src, reduce)(dim=axes, keepdim=keepdim)
+
+    return make
+
+
+_sum_kernel = _reduction("sum")
+_mean_kernel = _reduction("mean")
 
 
 def _mean(
@@ -205,14 +218,6 @@ def _mean(
     return _mean_kernel(match, args)(src)
 
 
-def _mean_kernel(match: re.Match[str], args: Sequence[torch.Tensor]) -> Kernel:
-    axes = _int_list(match["axes"], "axes") or list(range(args[0].dim()))
-    if not axes:
-        return torch.clone
-    keepdim = match["keepdims"] == "true"
-    return lambda src: src.mean(dim=axes, keepdim=keepdim)
-
-
 def _dot(
     op: str, ids: Sequence[int], args: Sequence[torch.Tensor], _: re.Match[str]
 ) -> torch.Tensor:
@@ -222,8 +227,7 @@ def _dot(
         problems.append(
             f"needs two vectors of one length ({_describe(ids[0], a)}, {_describe(ids[1], b)})"
         )
-    if problems:
-        raise _Misfit("dot: " + "; ".join(problems))
+    _misfit_if("dot", problems)
     return torch.dot(a, b)
 
 
@@ -233,7 +237,7 @@ def _reshape(
     shape = _reshape_dims(match)
     if torch.Size(shape).numel() != args[0].numel():
         raise _Misfit(f"reshape: {_describe(ids[0], args[0])} cannot become {shape}")
-    return args[0].reshape(shape)
+    return _reshape_kernel(match, args)(args[0])
 
 
 def _reshape_dims(match: re.Match[str]) -> list[int]:
@@ -409,8 +413,7 @@ def _check_conv(
         problems.append(f"channels differ ({_describe(ids[0], x)}, {_describe(ids[1], w)})")
     if min(strides) < 1:
         problems.append(f"strides {strides} are not positive")
-    if problems:
-        raise _Misfit(f"{op}: " + "; ".join(problems))
+    _misfit_if(op, problems)
 
 
 def _conv2d(
@@ -431,11 +434,15 @@ def _conv2d_kernel(match: re.Match[str], args: Sequence[torch.Tensor]) -> Kernel
 
 
 def _conv_vjp(
-    shape: list[int], dy: torch.Tensor, other: torch.Tensor, match: re.Match[str], of_input: bool
+    shape: list[int],
+    dy: torch.Tensor,
+    other: torch.Tensor,
+    geometry: tuple[tuple[int, int], str],
+    of_input: bool,
 ) -> torch.Tensor:
     """The vector-Jacobian product of conv2d with `dy`, with respect to the input (`other`
     is the filter) or the filter (`other` is the input): torch's autograd of the forward."""
-    strides, padding = _conv_geometry(match)
+    strides, padding = geometry
     with torch.enable_grad():
         leaf = torch.zeros(shape, dtype=dy.dtype, requires_grad=True)
         x, w = (leaf, other) if of_input else (other, leaf)
@@ -459,7 +466,7 @@ def _conv2d_grad(of_input: bool) -> _Run:
         if len(shape) != 4:
             raise _Misfit(f"{op}: shape {shape} is not 4-D")
         _check_conv(op, ids, torch.empty(x_shape), torch.empty(w_shape), strides)
-        return _conv_vjp(shape, dy, other, match, of_input)
+        return _conv_vjp(shape, dy, other, _conv_geometry(match), of_input)
 
     return run
 
@@ -468,10 +475,10 @@ def _conv2d_grad_kernel(
     of_input: bool,
 ) -> Callable[[re.Match[str], Sequence[torch.Tensor]], Kernel]:
     def make(match: re.Match[str], args: Sequence[torch.Tensor]) -> Kernel:
-        shape = _int_list(match["shape"], "shape")
+        shape, geometry = _int_list(match["shape"], "shape"), _conv_geometry(match)
         if of_input:
-            return lambda dy, w: _conv_vjp(shape, dy, w, match, True)
-        return lambda x, dy: _conv_vjp(shape, dy, x, match, False)
+            return lambda dy, w: _conv_vjp(shape, dy, w, geometry, True)
+        return lambda x, dy: _conv_vjp(shape, dy, x, geometry, False)
 
     return make
 
@@ -493,8 +500,7 @@ def _relu_grad(
             f"shapes differ ({_describe(ids[0], grad)}, {_describe(ids[1], src)}), "
             "relu_grad does not broadcast"
         )
-    if problems:
-        raise _Misfit("relu_grad: " + "; ".join(problems))
+    _misfit_if("relu_grad", problems)
     return _gate(grad, src)
 
 

@@ -113,16 +113,7 @@ def _apply(
     """One op on torch tensors, with MIND's meaning."""
     import torch
 
-    kind, axes = expr.kind, expr.axes
-    if kind == "sum":
-        return args[0].sum(dim=axes) if axes else args[0].sum()
-    if kind == "mean":
-        return args[0].mean(dim=axes)
-    if kind == "slice":
-        start, end = expr.bounds
-        return args[0].narrow(axes[0], start, end - start)
-    if kind == "gather":
-        return torch.index_select(args[0], axes[0], args[1].long())
+    axes, bounds = expr.axes, expr.bounds
     operations: dict[str, Callable[[], torch.Tensor]] = {
         "matmul": lambda: product(args[0], args[1]),
         "add": lambda: args[0] + args[1],
@@ -131,14 +122,18 @@ def _apply(
         "div": lambda: args[0] / args[1],
         "dot": lambda: torch.dot(args[0], args[1]),
         "relu": lambda: torch.relu(args[0]),
+        "sum": lambda: args[0].sum(dim=axes) if axes else args[0].sum(),
+        "mean": lambda: args[0].mean(dim=axes),
         "transpose": lambda: args[0].permute(axes),
         "reshape": lambda: args[0].reshape(expr.shape),
         "expand_dims": lambda: args[0].unsqueeze(axes[0]),
         "squeeze": lambda: args[0].squeeze(axes),
-        "index": lambda: args[0].select(axes[0], expr.bounds[0]),
+        "slice": lambda: args[0].narrow(axes[0], bounds[0], bounds[1] - bounds[0]),
+        "index": lambda: args[0].select(axes[0], bounds[0]),
+        "gather": lambda: torch.index_select(args[0], axes[0], args[1].long()),
         "conv2d": lambda: _conv2d_nhwc_hwio(args[0], args[1]),
     }
-    return operations[kind]()
+    return operations[expr.kind]()
 
 
 @dataclass(frozen=True)

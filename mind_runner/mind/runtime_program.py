@@ -97,8 +97,10 @@ def _rank_of(case: Model, expr: Expr) -> int:
         return len(expr.shape)
     if expr.kind == "dot":
         return 0
-    if expr.kind in ("matmul", "gather", "slice", "transpose", "conv2d"):
-        return _rank_of(case, expr.args[0]) if expr.kind != "matmul" else 2
+    if expr.kind == "matmul":
+        return 2
+    if expr.kind in ("gather", "slice", "transpose", "conv2d"):  # the first operand's rank
+        return _rank_of(case, expr.args[0])
     return max(_rank_of(case, a) for a in expr.args)
 
 
