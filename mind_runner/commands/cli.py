@@ -158,6 +158,18 @@ def _merge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rehash(args: argparse.Namespace) -> int:
+    from mind_runner.commands.rehash import rehash
+
+    return rehash(
+        Path(args.folder),
+        Path(args.map),
+        Path(args.out),
+        reverse=args.reverse,
+        machines=tuple(args.machine),
+    )
+
+
 def _backfill(args: argparse.Namespace) -> int:
     from mind_runner.commands.backfill import backfill
 
@@ -314,6 +326,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     merge.add_argument("folders", nargs="+", metavar="DIR", help="a worker's results folder")
     merge.add_argument("--into", help="destination (default: asv.conf.json's results_dir)")
+
+    rehash = command(
+        "rehash",
+        _rehash,
+        "copy results measured on a rewritten MIND history with GitHub's commit hashes",
+    )
+    rehash.add_argument("folder", help="the results folder measured on the rewritten copy")
+    rehash.add_argument("--map", required=True, help="commit map, two hashes a line (TSV)")
+    rehash.add_argument(
+        "--reverse", action="store_true", help="translate the second column to the first"
+    )
+    rehash.add_argument("--out", required=True, help="a new folder for the translated copy")
+    rehash.add_argument(
+        "--machine", action="append", default=[], help="only this machine's results (repeat)"
+    )
+    rehash.epilog = (
+        "The rig's commit-map.tsv lists GitHub's hash first: pass --reverse. Then merge the "
+        "copy into results/ with `python -m mind_runner merge OUT`."
+    )
 
     backfill = command(
         "backfill",

@@ -12,7 +12,9 @@ two copies disagree. Nothing is overwritten unless all copies agree:
   machine name must be the same hardware, or their wall times would share a line;
 - the workers' `benchmarks.json` (asv's list of all benchmarks, independent of
   `--bench`) must agree with each other; it then replaces the destination's, as the
-  next `asv run` would.
+  next `asv run` would;
+- the build records (`builds/<commit>.toml`, the crates each commit was built with)
+  travel with their results, under the same rule as result files.
 
 With any conflict nothing is copied, so merging again after fixing is always safe.
 """
@@ -32,6 +34,7 @@ from mind_runner.util.files import write_atomically
 
 BENCHMARK_LIST = Path("benchmarks.json")
 MACHINE_FILE = "machine.json"
+BUILD_RECORDS = "builds"
 
 
 @dataclass(frozen=True)
@@ -42,9 +45,11 @@ class Copy:
     path: Path
 
     def content(self) -> Any:
-        """The parsed JSON, or a marker that compares unequal to any other copy."""
+        """The parsed JSON (a build record's text), or a marker that compares unequal to
+        any other copy."""
         try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
+            text = self.path.read_text(encoding="utf-8")
+            return text if self.path.suffix == ".toml" else json.loads(text)
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             return _Unreadable(self.path)
 
@@ -67,13 +72,16 @@ class MergePlan:
         return Counter(
             target.relative_to(self.destination).parts[0]
             for _, target in self.copies
-            if target.name != MACHINE_FILE and len(target.relative_to(self.destination).parts) == 2
+            if target.name != MACHINE_FILE
+            and target.suffix == ".json"
+            and len(target.relative_to(self.destination).parts) == 2
         )
 
 
 def results_files(folder: Path) -> dict[Path, Path]:
-    """relative path -> file, for asv's files in a results folder."""
+    """relative path -> file, for asv's files and the build records in a results folder."""
     files = {path.relative_to(folder): path for path in folder.glob("*/*.json")}
+    files |= {path.relative_to(folder): path for path in folder.glob(f"{BUILD_RECORDS}/*.toml")}
     if (folder / BENCHMARK_LIST).is_file():
         files[BENCHMARK_LIST] = folder / BENCHMARK_LIST
     return files
