@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mind_runner.commands.bisect import bisect, every_kth, render
+from mind_runner.commands.bisect import _Work, bisect, pick, render
+from mind_runner.commands.shard import every_kth
 from mind_runner.util.errors import UserError
 from tests.conftest import copy_project
 from tests.test_regressions_command import git_in
@@ -39,6 +40,7 @@ class FakeAsv:
     def __init__(self, results: Path, commits: list[str], level: dict[int, float | None]) -> None:
         self.results, self.commits, self.level = results, commits, level
         self.calls: list[tuple[str, str]] = []
+        self.rounds: list[list[str]] = []
 
     def write(self, index: int) -> None:
         value = self.level[index]
@@ -50,9 +52,13 @@ class FakeAsv:
             {AUTODIFF: per_model(40_000, value), AUTODIFF_SPREAD: per_model(0.0, spread)},
         )
 
-    def __call__(self, commit: str, machine: str, bench: str, asv_args: Sequence[str]) -> int:
-        self.calls.append((commit, bench))
-        self.write(self.commits.index(commit))
+    def __call__(
+        self, commits: Sequence[str], machine: str, bench: str, asv_args: Sequence[str]
+    ) -> int:
+        self.rounds.append(list(commits))
+        for commit in commits:
+            self.calls.append((commit, bench))
+            self.write(self.commits.index(commit))
         return 0
 
 
@@ -141,3 +147,36 @@ def test_a_step_next_to_a_sample_without_a_number_is_found(
     (step,) = narrowed.steps
     assert step.single_commit and step.first_after == commits[4]
     assert [c for c, _ in asv.calls] == [commits[2], commits[3], commits[1]]
+
+
+def test_two_workers_narrow_a_lone_range_in_thirds() -> None:
+    """With one range and two workers a round measures its 1/3 and 2/3 points; with two
+    ranges, each one's middle."""
+    seven = [f"c{i}" for i in range(7)]
+    assert pick([_Work("b.x", "r", seven)], 2) == ["c2", "c4"]
+    assert pick([_Work("b.x", "r", seven)], 1) == ["c3"]
+    two = [_Work("b.x", "r", seven), _Work("b.y", "s", ["d0", "d1", "d2"])]
+    assert pick(two, 2) == ["c3", "d1"]
+    assert pick([_Work("b.x", "r", ["c0"]), _Work("b.y", "r", ["c0"])], 4) == ["c0"]
+
+
+def test_a_sparse_step_narrowed_by_two_workers_takes_fewer_rounds(
+    project: tuple[Path, list[str]],
+) -> None:
+    root, commits = project
+    # c0 -> c11 sparse at c0 and c11 only (every 11th): the step at c7 hides among ten.
+    level: dict[int, float | None] = {i: 61_000.0 if i < 7 else 64_000.0 for i in range(12)}
+    one = FakeAsv(root / "results", commits, level)
+    one.write(0)
+    one.write(11)
+    narrowed = bisect(MACHINE, config_path=root / "asv.conf.json", measure=one)
+    assert narrowed.steps[0].first_after == commits[7]
+    for result in (root / "results" / MACHINE).glob("*-*.json"):
+        if result.name.split("-")[0] not in (commits[0][:8], commits[11][:8]):
+            result.unlink()
+    two = FakeAsv(root / "results", commits, level)
+    narrowed = bisect(MACHINE, width=2, config_path=root / "asv.conf.json", measure=two)
+    (step,) = narrowed.steps
+    assert step.single_commit and step.first_after == commits[7]
+    assert len(two.rounds) < len(one.rounds), (one.rounds, two.rounds)
+    assert all(len(r) <= 2 for r in two.rounds)

@@ -1,8 +1,9 @@
 """Sparse, then bisect, against measuring every commit: the same steps, fewer builds.
 
 The session's run (tests/conftest.py) measured every fixture commit; here a second
-project measures every 4th commit with `backfill --every 4`, then `bisect` narrows the
-steps, both through the real asv. Only the classes whose exact figures carry the
+project measures every 4th commit with `backfill --every 4`, then `bisect --shards 2`
+narrows the steps, both through the real asv: two commits a round as parallel workers,
+and in place where a round has one commit. Only the classes whose exact figures carry the
 fixture's steps are run (instruction counts, incorrect gradients)."""
 
 from __future__ import annotations
@@ -50,11 +51,12 @@ def test_sparse_then_bisect_finds_every_step_with_fewer_builds(
     total = len(history.commits)
     picked = len(range(0, total, 4)) + (1 if (total - 1) % 4 else 0)  # and the tip
     assert f"every 4th commit: {picked} of {total}" in backfill.stdout, backfill.stdout
-    narrowed = sparse.mind_runner("bisect", "--machine", MACHINE, *ONCE)
+    narrowed = sparse.mind_runner("bisect", "--machine", MACHINE, "--shards", "2", *ONCE)
     print(narrowed.stdout, narrowed.stderr)
     (summary,) = [line for line in narrowed.stdout.splitlines() if "built and measured" in line]
     builds = int(summary.split("built and measured ")[1].split(" ")[0])
     assert picked + builds < total, summary
+    assert "in 2 worker(s)" in narrowed.stdout, narrowed.stdout
     sparse.mind_runner("regressions", "--all", check=False)  # exit 1: regressions present
     published_history.project.mind_runner("regressions", "--all", check=False)
     classes = ("mind_counts.InstructionCounts.", "mind_correctness.GradientCorrectness.")

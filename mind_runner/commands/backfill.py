@@ -29,11 +29,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mind_runner.commands.asv_command import HASHFILE, ensure_machine
-from mind_runner.commands.bisect import every_kth
 from mind_runner.commands.config import CONFIG_PATH, results_dir
 from mind_runner.commands.guard import HARNESS_FAULT_STATUS
 from mind_runner.commands.merge import MACHINE_FILE, merge
-from mind_runner.commands.shard import SHARD_PREFIX, range_commits, split, write_shards
+from mind_runner.commands.shard import (
+    SHARD_PREFIX,
+    every_kth,
+    range_commits,
+    split,
+    write_shards,
+)
 from mind_runner.commands.worker_dir import WORKER_DIR_VARIABLE, WORKER_LOCK_DIR
 from mind_runner.hooks.lockfile import copy_carried
 from mind_runner.util.layout import BACKFILL_DIR, CARGO_LOCK_DIR
@@ -162,8 +167,21 @@ def backfill(
         )
     if not missing:
         return 0
-    workers = plan(missing, shards, config_path.parent / BACKFILL_DIR)
-    print(f"{len(missing)} commit(s) in {len(workers)} worker(s), machine {name}:")
+    return measure_in_workers(missing, shards, name, asv_args, config_path)
+
+
+def measure_in_workers(
+    commits: Sequence[str],
+    shards: int,
+    machine: str,
+    asv_args: Sequence[str],
+    config_path: Path = CONFIG_PATH,
+) -> int:
+    """These commits as `shards` parallel workers (worker dirs kept from run to run, so
+    their asv envs, build caches and cargo target dirs are reused), merged into
+    results/; asv run's exit status."""
+    workers = plan(commits, shards, config_path.parent / BACKFILL_DIR)
+    print(f"{len(commits)} commit(s) in {len(workers)} worker(s), machine {machine}:")
     for worker in workers:
         print(f"  {worker.name}: {len(worker.commits)} commit(s), worker dir {worker.folder}")
     carried = config_path.parent / CARGO_LOCK_DIR
@@ -172,7 +190,7 @@ def backfill(
     with ThreadPoolExecutor(max_workers=len(workers)) as pool:
         outcomes = list(
             pool.map(
-                lambda w: run_worker(w, worker_command(w, name, asv_args), config_path.parent),
+                lambda w: run_worker(w, worker_command(w, machine, asv_args), config_path.parent),
                 workers,
             )
         )
@@ -180,7 +198,7 @@ def backfill(
     copy_carried(workers[-1].lock_dir, carried)
     with_results = [o.worker.results_dir for o in outcomes if _has_results(o.worker)]
     if with_results:
-        merge(with_results, destination)
+        merge(with_results, results_dir(config_path))
     return _status(outcomes)
 
 

@@ -18,19 +18,39 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mind_runner.commands.config import CONFIG_PATH
+from mind_runner.commands.config import CONFIG_PATH, results_dir
 from mind_runner.commands.regressions import load_exact_steps
 from mind_runner.commands.run import run
 from mind_runner.regressions.detector import Outcome, Series, Step
 from mind_runner.util.errors import UserError
 
-Measure = Callable[[str, str, str, Sequence[str]], int]
-"""(commit, machine, --bench regex, other asv options) -> asv run's exit status."""
+Measure = Callable[[Sequence[str], str, str, Sequence[str]], int]
+"""(commits, machine, --bench regex, other asv options) -> asv run's worst exit status."""
 
 
-def measure_commit(commit: str, machine: str, bench: str, asv_args: Sequence[str]) -> int:
-    """One commit through `run` (asv run COMMIT^!), these benchmarks only."""
-    return run(f"{commit}^!", ["--machine", machine, "--bench", bench, *asv_args])
+def measure_commits(
+    commits: Sequence[str],
+    machine: str,
+    bench: str,
+    asv_args: Sequence[str],
+    config_path: Path = CONFIG_PATH,
+) -> int:
+    """These commits, these benchmarks only. One commit goes through `run` (asv run
+    COMMIT^!, in place); several go to parallel workers (`backfill`'s), except those that
+    already have a result file: a worker's copy of it would hold only the new figures
+    and `merge` refuses two different copies, so they are measured in place, one by one."""
+    from mind_runner.commands.backfill import measure_in_workers, measured_commits
+
+    options = ["--machine", machine, "--bench", bench, *asv_args]
+    if len(commits) == 1:
+        return run(f"{commits[0]}^!", options, config_path=config_path)
+    existing = measured_commits(results_dir(config_path), machine)
+    fresh = [c for c in commits if c not in existing]
+    statuses = [run(f"{c}^!", options, config_path=config_path) for c in commits if c in existing]
+    if fresh:
+        workers = measure_in_workers(fresh, len(fresh), machine, options[2:], config_path)
+        statuses.append(workers)
+    return max(statuses)
 
 
 @dataclass(frozen=True)
@@ -100,37 +120,67 @@ def _work(machine: str, config_path: Path, tried: set[str]) -> tuple[list[Step],
     return steps, work
 
 
+def pick(pending: Sequence[_Work], width: int) -> list[str]:
+    """Up to `width` commits to measure at once: the middle of each distinct range, in
+    order; workers to spare cut the longest ranges into more parts (a lone range into
+    `width + 1`), so that rounds of parallel builds still narrow every round."""
+    ranges: list[list[str]] = []
+    for work in pending:
+        if work.untried not in ranges:
+            ranges.append(work.untried)
+    ranges = ranges[:width]
+    parts = [1] * len(ranges)
+    for _ in range(width - len(ranges)):
+        open_ranges = [i for i, r in enumerate(ranges) if parts[i] < len(r)]
+        if not open_ranges:
+            break
+        longest = max(open_ranges, key=lambda i: len(ranges[i]) / (parts[i] + 1))
+        parts[longest] += 1
+    chosen: list[str] = []
+    for commits, count in zip(ranges, parts, strict=True):
+        for index in range(1, count + 1):
+            commit = commits[index * len(commits) // (count + 1)]
+            if commit not in chosen:
+                chosen.append(commit)
+    return chosen
+
+
 def bisect(
     machine: str,
     asv_args: Sequence[str] = (),
     *,
+    width: int = 1,
     config_path: Path = CONFIG_PATH,
-    measure: Measure = measure_commit,
+    measure: Measure = measure_commits,
 ) -> Narrowed:
-    """Measure midpoints until no step's range has an untried commit."""
+    """Measure midpoints, `width` commits a round, until no step's range has an
+    untried commit."""
     tried: set[str] = set()
     measured: list[str] = []
     while True:
         steps, pending = _work(machine, config_path, tried)
         if not pending:
             return Narrowed(tuple(steps), tuple(measured))
-        candidates = pending[0].untried
-        commit = candidates[len(candidates) // 2]
-        classes = sorted({_class_of(w.benchmark) for w in pending if commit in w.untried})
+        commits = pick(pending, width)
+        classes = sorted(
+            {_class_of(w.benchmark) for w in pending if any(c in w.untried for c in commits)}
+        )
         bench = "|".join(f"^{re.escape(name)}\\." for name in classes)
         print(
-            f"mind_runner: bisecting {len(pending)} range(s): measuring {commit[:8]} "
-            f"({len(candidates)} untried, {pending[0].span}) for {', '.join(classes)}",
+            f"mind_runner: bisecting {len(pending)} range(s): measuring "
+            f"{', '.join(c[:8] for c in commits)} ({len(pending[0].untried)} untried, "
+            f"{pending[0].span}) for {', '.join(classes)}",
             file=sys.stderr,
         )
-        status = measure(commit, machine, bench, asv_args)
+        status = measure(commits, machine, bench, asv_args)
         if status not in (0, 2):
             raise UserError(
-                f"measuring {commit[:8]} stopped (exit {status}): see the lines above; run "
-                "`python -m mind_runner bisect` again to go on from what is measured"
+                f"measuring {', '.join(c[:8] for c in commits)} stopped (exit {status}): see "
+                "the lines above; run `python -m mind_runner bisect` again to go on from what "
+                "is measured"
             )
-        tried.add(commit)
-        measured.append(commit)
+        tried.update(commits)
+        measured.extend(commits)
 
 
 def render(narrowed: Narrowed, hash_length: int = 8) -> str:
@@ -157,12 +207,3 @@ def render(narrowed: Narrowed, hash_length: int = 8) -> str:
         )
     )
     return "\n".join(lines)
-
-
-def every_kth(commits_newest_first: Sequence[str], k: int) -> list[str]:
-    """Every K-th commit from the oldest, and the newest always: a sparse run's plan."""
-    oldest_first = list(reversed(commits_newest_first))
-    picked = oldest_first[::k]
-    if oldest_first and oldest_first[-1] not in picked:
-        picked.append(oldest_first[-1])
-    return list(reversed(picked))

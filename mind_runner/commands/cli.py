@@ -193,7 +193,7 @@ def _bisect(args: argparse.Namespace) -> int:
 
     machine = args.machine or Machine.get_unique_machine_name()
     ensure_machine(machine)
-    narrowed = bisect(machine, args.asv_args)
+    narrowed = bisect(machine, args.asv_args, width=args.shards)
     print(render(narrowed))
     publish_status = _publish_after_run() if narrowed.measured else 0
     return publish_status
@@ -376,6 +376,12 @@ def _parser() -> argparse.ArgumentParser:
         "narrow every step in exact figures to one commit, measuring midpoints through asv",
     )
     bisect.add_argument("--machine", help="asv machine name (default: this host)")
+    bisect.add_argument(
+        "--shards",
+        type=_positive_int,
+        default=1,
+        help="commits built and measured at once, as backfill's parallel workers (default 1)",
+    )
     bisect.epilog = "Any other option is passed on to each `asv run` (e.g. -a repeat=1)."
 
     harness = command(

@@ -65,6 +65,15 @@ def range_commits(
     return commits
 
 
+def every_kth(commits_newest_first: Sequence[str], k: int) -> list[str]:
+    """Every K-th commit from the oldest, and the newest always: a sparse run's plan."""
+    oldest_first = list(reversed(commits_newest_first))
+    picked = oldest_first[::k]
+    if oldest_first and oldest_first[-1] not in picked:
+        picked.append(oldest_first[-1])
+    return list(reversed(picked))
+
+
 def shard_paths(out_dir: Path, count: int) -> list[Path]:
     width = max(2, len(str(count)))
     return [out_dir / f"{SHARD_PREFIX}{index:0{width}d}.txt" for index in range(1, count + 1)]
