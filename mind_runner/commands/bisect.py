@@ -93,6 +93,7 @@ class _Work:
     benchmark: str
     span: str
     untried: list[str]
+    size: float = 0.0  # the step's relative change; 0 for a leading gap
 
 
 def _work(machine: str, config_path: Path, tried: set[str]) -> tuple[list[Step], list[_Work]]:
@@ -108,10 +109,12 @@ def _work(machine: str, config_path: Path, tried: set[str]) -> tuple[list[Step],
         )
     steps = [step for m in mine for series in m.found for step in series.steps]
     work = [
-        _Work(s.benchmark, f"{s.last_before[:8]}..{s.first_after[:8]}", _untried(s, tried))
+        _Work(s.benchmark, f"{s.last_before[:8]}..{s.first_after[:8]}", untried, abs(s.change))
         for s in steps
-        if _untried(s, tried)
+        if (untried := _untried(s, tried))
     ]
+    # The largest steps first: a bisection stopped early has narrowed what matters most.
+    work.sort(key=lambda w: -w.size)
     for m in mine:
         for series_steps in m.found:
             gap = _leading_gap(series_steps.series, m.history.history or (), tried)
