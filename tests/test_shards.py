@@ -201,3 +201,21 @@ def test_workers_that_ran_different_benchmark_code_are_refused(tmp_path: Path) -
     (second / "benchmarks.json").write_text(json.dumps({"c": {"name": "c"}, "version": 2}))
     with pytest.raises(UserError, match="conflict"):
         merge([first, second], tmp_path / "results")
+
+
+def test_a_worker_dir_kept_from_an_earlier_run_merges_only_this_runs_commits(
+    tmp_path: Path,
+) -> None:
+    """The destination moved on (PyTorch's figures added to a commit in place); the
+    worker's old copy of that commit is not this run's and is left out, not a conflict."""
+    destination = worker_results(tmp_path / "results", {COMMITS[0]: 1})
+    record = json.loads((destination / "m" / f"{COMMITS[0][:8]}-env.json").read_text())
+    record["results"]["torch"] = [2]
+    (destination / "m" / f"{COMMITS[0][:8]}-env.json").write_text(json.dumps(record))
+    worker = worker_results(tmp_path / "w1", {COMMITS[0]: 1, COMMITS[1]: 5})
+    with pytest.raises(UserError, match="conflict"):
+        merge([worker], destination)
+    merge([worker], destination, commits=[COMMITS[1]])
+    assert (destination / "m" / f"{COMMITS[1][:8]}-env.json").is_file()
+    kept = json.loads((destination / "m" / f"{COMMITS[0][:8]}-env.json").read_text())
+    assert kept["results"]["torch"] == [2]

@@ -198,7 +198,7 @@ def measure_in_workers(
     copy_carried(workers[-1].lock_dir, carried)
     with_results = [o.worker.results_dir for o in outcomes if _has_results(o.worker)]
     if with_results:
-        merge(with_results, results_dir(config_path))
+        merge(with_results, results_dir(config_path), commits)
     return _status(outcomes)
 
 

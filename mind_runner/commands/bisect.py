@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,8 +114,10 @@ def _work(machine: str, config_path: Path, tried: set[str]) -> tuple[list[Step],
         for s in steps
         if (untried := _untried(s, tried))
     ]
-    # The largest steps first: a bisection stopped early has narrowed what matters most.
-    work.sort(key=lambda w: -w.size)
+    # The ranges where most figures step first, then the largest steps: a bisection
+    # stopped early has narrowed what matters most.
+    figures = Counter(tuple(w.untried) for w in work)
+    work.sort(key=lambda w: (-figures[tuple(w.untried)], -w.size))
     for m in mine:
         for series_steps in m.found:
             gap = _leading_gap(series_steps.series, m.history.history or (), tried)

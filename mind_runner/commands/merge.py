@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,8 +162,20 @@ def _conflict(plan: MergePlan, relative: Path, copies: list[Copy], contents: lis
     )
 
 
-def plan_merge(sources: Sequence[Path], destination: Path) -> MergePlan:
-    """What merging `sources` into `destination` would copy, skip and refuse."""
+def _of_commits(relative: Path, commits: Collection[str] | None) -> bool:
+    """Whether a file belongs to these commits (machine.json and benchmarks.json always)."""
+    if commits is None or relative == BENCHMARK_LIST or relative.name == MACHINE_FILE:
+        return True
+    if relative.parts[0] == BUILD_RECORDS:
+        return relative.stem in commits
+    return relative.name.split("-")[0] in {commit[:8] for commit in commits}
+
+
+def plan_merge(
+    sources: Sequence[Path], destination: Path, commits: Collection[str] | None = None
+) -> MergePlan:
+    """What merging `sources` (only these commits' files, if given) into `destination`
+    would copy, skip and refuse."""
     for source in sources:
         check_source(source)
     found: dict[Path, list[Copy]] = {}
@@ -174,7 +186,8 @@ def plan_merge(sources: Sequence[Path], destination: Path) -> MergePlan:
         if source.resolve() == destination.resolve():
             continue
         for relative, path in sorted(results_files(source).items()):
-            found.setdefault(relative, []).append(Copy(source, path))
+            if _of_commits(relative, commits):
+                found.setdefault(relative, []).append(Copy(source, path))
     plan = MergePlan(destination=destination)
     for relative, copies in sorted(found.items()):
         has_destination = relative in in_destination
@@ -190,11 +203,15 @@ def apply(plan: MergePlan) -> None:
         write_atomically(target, copy.path.read_text(encoding="utf-8"))
 
 
-def merge(sources: Sequence[Path], destination: Path) -> MergePlan:
-    """Merge, or list every conflict on stderr and copy nothing."""
+def merge(
+    sources: Sequence[Path], destination: Path, commits: Collection[str] | None = None
+) -> MergePlan:
+    """Merge, or list every conflict on stderr and copy nothing. `commits`: only these
+    commits' files (a worker dir kept from an earlier run also holds that run's copies,
+    which the destination may have moved on from since)."""
     if not sources:
         raise UserError("give the results folders to merge, e.g. artifacts/*")
-    plan = plan_merge(sources, destination)
+    plan = plan_merge(sources, destination, commits)
     if plan.conflicts:
         for line in plan.conflicts:
             print(f"mind_runner: conflict: {line}", file=sys.stderr)
