@@ -180,3 +180,32 @@ def test_a_sparse_step_narrowed_by_two_workers_takes_fewer_rounds(
     assert step.single_commit and step.first_after == commits[7]
     assert len(two.rounds) < len(one.rounds), (one.rounds, two.rounds)
     assert all(len(r) <= 2 for r in two.rounds)
+
+
+class TwoSteps(FakeAsv):
+    """Both models step at c6; the first also at c2 (so its c0..c4 comes first in the
+    order the steps are found)."""
+
+    def write(self, index: int) -> None:
+        first = 30_000.0 if index < 2 else 40_000.0 if index < 6 else 44_000.0
+        second = 61_000.0 if index < 6 else 64_000.0
+        write_result(
+            self.results,
+            self.commits[index],
+            DAY0 + index * DAY,
+            {AUTODIFF: per_model(first, second), AUTODIFF_SPREAD: per_model(0.0, 0.0)},
+        )
+
+
+def test_the_range_where_most_figures_step_is_narrowed_first(
+    project: tuple[Path, list[str]],
+) -> None:
+    """One figure steps in c0..c4 (+33 %), two in c4..c8 (+5 to +10 %): with one worker
+    the first commit measured lies in c4..c8."""
+    root, commits = project
+    asv = TwoSteps(root / "results", commits, {})
+    for index in (0, 4, 8, 11):
+        asv.write(index)
+    narrowed = bisect(MACHINE, config_path=root / "asv.conf.json", measure=asv)
+    assert asv.calls[0][0] in commits[5:8]
+    assert {s.first_after for s in narrowed.steps} == {commits[6], commits[2]}
