@@ -125,3 +125,17 @@ def test_merge_refuses_two_different_build_records_of_one_commit(tmp_path: Path)
     with pytest.raises(UserError, match="1 conflict"):
         merge([first, second], tmp_path / "results")
     assert not (tmp_path / "results").exists()
+
+
+def test_a_file_that_is_not_an_asv_result_is_named_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = rig_results(tmp_path / "rig", "m", {REWRITTEN[0]: 1.0})
+    (folder / "m" / "notes.json").write_text("[1, 2")
+    status = main(
+        ["rehash", str(folder), "--map", str(commit_map(tmp_path)), "--reverse",
+         "--out", str(tmp_path / "out")]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert status == 1 and "notes.json is not an asv result file" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()

@@ -65,11 +65,22 @@ def _translate(commit: str, mapping: dict[str, str], where: Path) -> str:
         ) from None
 
 
-def _result_file(path: Path, relative: Path, mapping: dict[str, str], out: Path) -> Translated:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    commit = str(data.get("commit_hash", ""))
-    translated = _translate(commit, mapping, path)
-    data["commit_hash"] = translated
+def _read_result(path: Path) -> dict[str, object]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        data = None
+    if not isinstance(data, dict) or "commit_hash" not in data:
+        raise UserError(f"{path} is not an asv result file: move it out of the folder, then rehash")
+    return data
+
+
+def _result_file(
+    source: Path, data: dict[str, object], relative: Path, mapping: dict[str, str], out: Path
+) -> Translated:
+    commit = str(data["commit_hash"])
+    translated = _translate(commit, mapping, source)
+    data = {**data, "commit_hash": translated}
     name = translated[:8] + relative.name[len(commit[:8]) :]
     return Translated(out / relative.parent / name, json.dumps(data))  # compact, as asv saves
 
@@ -96,9 +107,9 @@ def plan_rehash(
         if relative.name == MACHINE_FILE:
             planned.append(Translated(out / relative, path.read_text(encoding="utf-8")))
         else:
-            translated = _result_file(path, relative, mapping, out)
-            commits.add(json.loads(path.read_text(encoding="utf-8"))["commit_hash"])
-            planned.append(translated)
+            data = _read_result(path)
+            commits.add(str(data["commit_hash"]))
+            planned.append(_result_file(path, data, relative, mapping, out))
     if (folder / BENCHMARK_LIST).is_file():
         planned.append(
             Translated(out / BENCHMARK_LIST, (folder / BENCHMARK_LIST).read_text(encoding="utf-8"))
