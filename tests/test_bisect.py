@@ -209,3 +209,60 @@ def test_the_range_where_most_figures_step_is_narrowed_first(
     narrowed = bisect(MACHINE, config_path=root / "asv.conf.json", measure=asv)
     assert asv.calls[0][0] in commits[5:8]
     assert {s.first_after for s in narrowed.steps} == {commits[6], commits[2]}
+
+
+class Refusals(FakeAsv):
+    """small_mlp: a clean refusal (asv's skip) up to c5, a failure from c6 on; simple
+    builds everywhere but at the commits in `unbuilt`, where nothing has a figure."""
+
+    def __init__(self, results: Path, commits: list[str], unbuilt: set[int]) -> None:
+        super().__init__(results, commits, {})
+        self.unbuilt = unbuilt
+
+    def write(self, index: int) -> None:
+        second = float("nan") if index < 6 else None
+        first = None if index in self.unbuilt else 40_000.0
+        if index in self.unbuilt:
+            second = None
+        write_result(
+            self.results,
+            self.commits[index],
+            DAY0 + index * DAY,
+            {AUTODIFF: per_model(first, second), AUTODIFF_SPREAD: per_model(0.0, None)},
+        )
+
+
+def test_a_refusal_that_becomes_a_failure_is_narrowed_to_its_commit(
+    project: tuple[Path, list[str]],
+) -> None:
+    """No number steps, yet what a user meets changes at c6: bisect finds that commit."""
+    root, commits = project
+    asv = Refusals(root / "results", commits, unbuilt=set())
+    for index in every_kth_indices(12, 4):
+        asv.write(index)
+    narrowed = bisect(MACHINE, config_path=root / "asv.conf.json", measure=asv)
+    assert narrowed.steps == ()
+    (change,) = [c for c in narrowed.changes if "small_mlp" in c.label]
+    assert change.single_commit and change.first_after == commits[6]
+    assert [c for c, _ in asv.calls] == [commits[6], commits[5]]
+    text = render(narrowed)
+    assert f"(model=small_mlp): skipped -> failed at {commits[6][:8]}" in text
+    assert "change(s) of state, 1 narrowed to one commit" in text
+
+
+def test_a_commit_that_does_not_build_is_no_change_of_state(
+    project: tuple[Path, list[str]],
+) -> None:
+    """c5 and c6 do not build: every figure fails there, which says nothing about the
+    refusal, so the change is reported between c4 and c7 with what lies between."""
+    root, commits = project
+    asv = Refusals(root / "results", commits, unbuilt={5, 6})
+    for index in every_kth_indices(12, 4):
+        asv.write(index)
+    narrowed = bisect(MACHINE, config_path=root / "asv.conf.json", measure=asv)
+    changes = {c.label: c for c in narrowed.changes}
+    mlp = next(c for label, c in changes.items() if "small_mlp" in label)
+    assert (mlp.last_before, mlp.first_after) == (commits[4], commits[7])
+    assert len(changes) == 1, "simple_quadratic has a number wherever MIND builds"
+    assert sorted(c for c, _ in asv.calls) == sorted(commits[5:8])
+    assert f"{commits[5][:8]} failed, {commits[6][:8]} failed" in render(narrowed)

@@ -6,8 +6,10 @@ This measures the middle commit of that range not yet tried, through `run` (so w
 the same asv environment, build cache and carried Cargo.lock as every other run),
 reads the steps again, and repeats until every step is a single commit, or its
 range holds only commits that were tried and have no figure (they do not build, or
-skip): those are reported as such. Only the benchmark classes of the steps being
-narrowed are run there. Each measured commit is one build.
+skip): those are reported as such. Changes of state (a clean refusal that becomes a
+panic; see `mind_runner.regressions.states`) are narrowed the same way. Only the
+benchmark classes of the steps being narrowed are run there. Each measured commit is
+one build.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from mind_runner.commands.config import CONFIG_PATH, results_dir
 from mind_runner.commands.regressions import load_exact_steps
 from mind_runner.commands.run import run
 from mind_runner.regressions.detector import Outcome, Series, Step
+from mind_runner.regressions.states import StateChange, state_changes, unbuilt_commits
 from mind_runner.util.errors import UserError
 
 Measure = Callable[[Sequence[str], str, str, Sequence[str]], int]
@@ -60,6 +63,7 @@ class Narrowed:
 
     steps: tuple[Step, ...]
     measured: tuple[str, ...]  # commits measured by the bisection, in order: one build each
+    changes: tuple[StateChange, ...] = ()  # changes of state (skip, failure, number)
 
 
 def _class_of(benchmark: str) -> str:
@@ -94,11 +98,25 @@ class _Work:
     benchmark: str
     span: str
     untried: list[str]
-    size: float = 0.0  # the step's relative change; 0 for a leading gap
+    size: float = 0.0  # the step's relative change; 1 for a change of state, 0 for a leading gap
 
 
-def _work(machine: str, config_path: Path, tried: set[str]) -> tuple[list[Step], list[_Work]]:
-    """Every step, and every range a step may still hide in (step ranges, leading gaps)."""
+STATE_CHANGE_SIZE = 1.0
+"""A change of state ranks with a step of 100 %: what a user meets changed, not a cost."""
+
+
+@dataclass(frozen=True)
+class _Found:
+    """The steps and changes of state of the results as they stand."""
+
+    steps: list[Step]
+    changes: list[StateChange]
+    work: list[_Work]
+
+
+def _work(machine: str, config_path: Path, tried: set[str]) -> _Found:
+    """Every step and change of state, and every range one may still hide in (step and
+    change ranges, leading gaps)."""
     found, _ = load_exact_steps(config_path)
     mine = [m for m in found if m.history.machine == machine]
     if not mine:
@@ -109,10 +127,23 @@ def _work(machine: str, config_path: Path, tried: set[str]) -> tuple[list[Step],
             "asv's mirror of MIND exists"
         )
     steps = [step for m in mine for series in m.found for step in series.steps]
+    changes = [
+        change
+        for m in mine
+        for series in m.history.series
+        for change in state_changes(
+            series, m.history.history or (), unbuilt_commits(m.history.series)
+        )
+    ]
     work = [
         _Work(s.benchmark, f"{s.last_before[:8]}..{s.first_after[:8]}", untried, abs(s.change))
         for s in steps
         if (untried := _untried(s, tried))
+    ]
+    work += [
+        _Work(c.benchmark, f"{c.last_before[:8]}..{c.first_after[:8]}", untried, STATE_CHANGE_SIZE)
+        for c in changes
+        if (untried := [commit for commit in c.untried if commit not in tried])
     ]
     # The ranges where most figures step first, then the largest steps: a bisection
     # stopped early has narrowed what matters most.
@@ -123,7 +154,7 @@ def _work(machine: str, config_path: Path, tried: set[str]) -> tuple[list[Step],
             gap = _leading_gap(series_steps.series, m.history.history or (), tried)
             if gap:
                 work.append(_Work(series_steps.series.benchmark, f"before {gap[-1][:8]}", gap))
-    return steps, work
+    return _Found(steps, changes, work)
 
 
 def pick(pending: Sequence[_Work], width: int) -> list[str]:
@@ -164,9 +195,10 @@ def bisect(
     tried: set[str] = set()
     measured: list[str] = []
     while True:
-        steps, pending = _work(machine, config_path, tried)
+        found = _work(machine, config_path, tried)
+        pending = found.work
         if not pending:
-            return Narrowed(tuple(steps), tuple(measured))
+            return Narrowed(tuple(found.steps), tuple(measured), tuple(found.changes))
         commits = pick(pending, width)
         classes = sorted(
             {_class_of(w.benchmark) for w in pending if any(c in w.untried for c in commits)}
@@ -202,6 +234,22 @@ def render(narrowed: Narrowed, hash_length: int = 8) -> str:
             )
         kind = "regression" if step.regression else "improvement"
         lines.append(f"{step.label}: {kind} {100 * step.change:+.1f} % {where}")
+    for change in narrowed.changes:
+        what = f"{change.before.value} -> {change.after.value}"
+        if change.single_commit:
+            lines.append(f"{change.label}: {what} at {change.first_after[:hash_length]}")
+        else:
+            blocked = ", ".join(f"{c[:hash_length]} {o.value}" for c, o in change.between)
+            lines.append(
+                f"{change.label}: {what} between {change.last_before[:hash_length]} and "
+                f"{change.first_after[:hash_length]}: every commit in between has no figure "
+                f"({blocked})"
+            )
+    if narrowed.changes:
+        narrowed_changes = sum(1 for c in narrowed.changes if c.single_commit)
+        lines.append(
+            f"{len(narrowed.changes)} change(s) of state, {narrowed_changes} narrowed to one commit"
+        )
     single = sum(1 for s in narrowed.steps if s.single_commit)
     lines.append(
         f"{len(narrowed.steps)} step(s), {single} narrowed to one commit; the bisection built "

@@ -1,0 +1,96 @@
+"""Changes of state in a figure's history: where it stops or starts having a number.
+
+A figure can change without a number to step: MIND refused a program cleanly (asv's
+skip) and panics on it from some commit on (a failure), or a rule it could not
+differentiate gets a number. `bisect` narrows these as it narrows steps, so a MIND
+developer learns the commit that changed what a user meets, not only what it costs.
+
+A commit where nothing ran (every figure failed: MIND did not build) says nothing
+about any one figure, so it is passed over. Changes before a figure's first number are
+`bisect`'s leading gap, narrowed there; between two numbers, the step detector's.
+
+Pure logic, like `detector`: series in, changes out.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from mind_runner.regressions.detector import Outcome, Point, Series
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """One figure's outcome differs at two consecutive commits where it ran."""
+
+    benchmark: str
+    params: tuple[tuple[str, str], ...]
+    last_before: str
+    first_after: str
+    before: Outcome
+    after: Outcome
+    between: tuple[tuple[str, Outcome], ...]  # the commits in between, from the history
+
+    @property
+    def label(self) -> str:
+        params = ", ".join(f"{name}={value}" for name, value in self.params)
+        return f"{self.benchmark}({params})" if params else self.benchmark
+
+    @property
+    def single_commit(self) -> bool:
+        return not self.between
+
+    @property
+    def untried(self) -> list[str]:
+        return [commit for commit, outcome in self.between if outcome is Outcome.NOT_RUN]
+
+
+def unbuilt_commits(series: Sequence[Series]) -> set[str]:
+    """Commits where some figure ran and none has a number or a skip: MIND did not build
+    there (asv records every benchmark of a failed build as failed)."""
+    outcomes: dict[str, set[Outcome]] = {}
+    for one in series:
+        for point in one.points:
+            if point.outcome is not Outcome.NOT_RUN:
+                outcomes.setdefault(point.commit, set()).add(point.outcome)
+    return {commit for commit, seen in outcomes.items() if seen == {Outcome.FAILED}}
+
+
+def state_changes(
+    series: Series, history: Sequence[str], unbuilt: Collection[str] = ()
+) -> list[StateChange]:
+    """Every change of outcome between consecutive commits where `series` ran, from its
+    first number on (or over the whole series when it never has one)."""
+    ran = [p for p in series.points if p.outcome is not Outcome.NOT_RUN and p.commit not in unbuilt]
+    first_number = next((i for i, p in enumerate(ran) if p.usable), 0)
+    position = {commit: index for index, commit in enumerate(history)}
+    known = {p.commit: p.outcome for p in series.points}
+    changes = []
+    for before, after in itertools.pairwise(ran[first_number:]):
+        if before.outcome is after.outcome:
+            continue  # the same outcome (two numbers: the step detector's)
+        changes.append(
+            StateChange(
+                benchmark=series.benchmark,
+                params=series.params,
+                last_before=before.commit,
+                first_after=after.commit,
+                before=before.outcome,
+                after=after.outcome,
+                between=_between(before, after, history, position, known),
+            )
+        )
+    return changes
+
+
+def _between(
+    before: Point,
+    after: Point,
+    history: Sequence[str],
+    position: dict[str, int],
+    known: dict[str, Outcome],
+) -> tuple[tuple[str, Outcome], ...]:
+    inside = history[position[before.commit] + 1 : position[after.commit]]
+    return tuple((commit, known.get(commit, Outcome.NOT_RUN)) for commit in inside)
