@@ -266,3 +266,28 @@ def test_a_commit_that_does_not_build_is_no_change_of_state(
     assert len(changes) == 1, "simple_quadratic has a number wherever MIND builds"
     assert sorted(c for c, _ in asv.calls) == sorted(commits[5:8])
     assert f"{commits[5][:8]} failed, {commits[6][:8]} failed" in render(narrowed)
+
+
+class StoppedInRoundTwo(FakeAsv):
+    def __call__(
+        self, commits: Sequence[str], machine: str, bench: str, asv_args: Sequence[str]
+    ) -> int:
+        if self.rounds:
+            raise KeyboardInterrupt
+        return super().__call__(commits, machine, bench, asv_args)
+
+
+def test_a_bisect_stopped_says_what_it_measured(
+    project: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, commits = project
+    level: dict[int, float | None] = {i: 61_000.0 if i < 7 else 64_000.0 for i in range(12)}
+    asv = StoppedInRoundTwo(root / "results", commits, level)
+    for index in every_kth_indices(12, 4):
+        asv.write(index)
+    with pytest.raises(KeyboardInterrupt):
+        bisect(MACHINE, config_path=root / "asv.conf.json", measure=asv)
+    assert (
+        f"bisect stopped; it built and measured 1 commit(s) in full rounds ({commits[6][:8]})"
+        in capsys.readouterr().err
+    )

@@ -192,8 +192,30 @@ def bisect(
 ) -> Narrowed:
     """Measure midpoints, `width` commits a round, until no step's range has an
     untried commit."""
-    tried: set[str] = set()
     measured: list[str] = []
+    try:
+        return _narrow(machine, asv_args, width, config_path, measure, measured)
+    except KeyboardInterrupt:
+        done = ", ".join(c[:8] for c in measured) or "none"
+        print(
+            f"mind_runner: bisect stopped; it built and measured {len(measured)} commit(s) in "
+            f"full rounds ({done}); `python -m mind_runner regressions --all` shows the steps "
+            "as they stand",
+            file=sys.stderr,
+        )
+        raise
+
+
+def _narrow(
+    machine: str,
+    asv_args: Sequence[str],
+    width: int,
+    config_path: Path,
+    measure: Measure,
+    measured: list[str],
+) -> Narrowed:
+    """The rounds; `measured` grows with each one, for the summary of a bisect stopped."""
+    tried: set[str] = set()
     while True:
         found = _work(machine, config_path, tried)
         pending = found.work

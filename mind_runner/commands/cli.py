@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -422,7 +423,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+STOPPED_STATUS = 130
+"""The shell's status for a command stopped by Ctrl-C."""
+
+
+def _stop_on_sigterm() -> None:
+    """`kill` stops a command as Ctrl-C does. asv runs every build and benchmark in a
+    process group of its own and ends that group only when an exception unwinds it; a
+    plain SIGTERM would leave cargo building with nobody to read its result."""
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _stop_on_sigterm()
     parser = _parser()
     args, unknown = parser.parse_known_args(argv)
     if args.command in ("run", "backfill", "bisect"):
@@ -436,3 +453,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as error:
         print(f"mind_runner: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(
+            f"mind_runner: {args.command} stopped; what it measured is kept: run it again to go on",
+            file=sys.stderr,
+        )
+        return STOPPED_STATUS
