@@ -271,3 +271,42 @@ def test_a_measured_commit_on_a_merged_side_branch_is_listed_not_compared(
     page = (root / "html" / "steps.html").read_text()
     assert "4 commits measured" in page
     assert f"measured, not compared: <code>{side[:8]}</code>" in page
+
+
+def test_a_refusal_that_became_a_panic_is_shown_with_its_range(tmp_path: Path) -> None:
+    """small_mlp was refused cleanly (a skip) at c0 and c1 and fails from c3 on, with c2
+    not built: no number steps, yet `regressions` names where what a user meets changed."""
+    repo = tmp_path / "mind"
+    repo.mkdir()
+    git_in(repo, "init", "-q", "-b", "main")
+    for index in range(5):
+        git_in(repo, "commit", "-q", "--allow-empty", "-m", f"c{index}")
+    line = git_in(repo, "rev-list", "--first-parent", "--reverse", "main").split()
+    root = copy_project(tmp_path / "project")
+    results = root / "results"
+    for index in (0, 1, 3, 4):
+        mlp = float("nan") if index < 3 else None
+        write_result(
+            results,
+            line[index],
+            DAY0 + index * DAY,
+            {AUTODIFF: per_model(40_000, mlp), AUTODIFF_SPREAD: per_model(0.0, None)},
+        )
+    write_benchmarks_json(results, [AUTODIFF, AUTODIFF_SPREAD])
+    environment = {**os.environ, "HOME": str(root), "MIND_REPO": str(repo)}
+    completed = subprocess.run(
+        [sys.executable, "-m", "mind_runner", "regressions"],
+        cwd=root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "0 step(s) in the history" in completed.stdout
+    assert "1 change(s) of state" in completed.stdout
+    assert f"(model=small_mlp): skipped -> failed\n  commits: {line[1][:8]}..{line[3][:8]}" in (
+        completed.stdout
+    )
+    assert "1 commit between: 1 not run" in completed.stdout
+    assert "bisect:  python -m mind_runner bisect" in completed.stdout

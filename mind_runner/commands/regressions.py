@@ -30,6 +30,8 @@ from mind_runner.regressions.history import (
     load_histories,
     rules_from_thresholds,
 )
+from mind_runner.regressions.states import StateChange, state_changes, unbuilt_commits
+from mind_runner.regressions.states import describe as describe_change
 from mind_runner.regressions.steps_json import steps_document
 from mind_runner.regressions.steps_page import write_steps_page
 from mind_runner.results.asv_results import list_machines
@@ -45,6 +47,7 @@ class MachineSteps:
 
     history: History
     found: tuple[SeriesSteps, ...]
+    changes: tuple[StateChange, ...] = ()  # where a figure stops or starts having a number
 
 
 def mind_commit_order(conf: Any, config_dir: Path) -> FirstParentLine | None:
@@ -74,8 +77,20 @@ def exact_steps(
             along = history.history or history.commits
             changed = [change.commit for change in dependency_changes(records, along)]
             steps = detect_history(history, rule_for, dependency_changes=changed)
-            found.append(MachineSteps(history, tuple(steps)))
+            found.append(MachineSteps(history, tuple(steps), _changes(history)))
     return found
+
+
+def _changes(history: History) -> tuple[StateChange, ...]:
+    """Changes of state need the history between commits; by date nothing is known."""
+    if history.history is None:
+        return ()
+    unbuilt = unbuilt_commits(history.series)
+    return tuple(
+        change
+        for series in history.series
+        for change in state_changes(series, history.history, unbuilt)
+    )
 
 
 def render(found: list[MachineSteps], everything: bool, hash_length: int = 8) -> tuple[str, int]:
@@ -89,6 +104,7 @@ def render(found: list[MachineSteps], everything: bool, hash_length: int = 8) ->
             for series in machine.found
             for step in (series.steps if everything else series.still_present)
         ]
+        shown += [describe_change(change, hash_length) for change in machine.changes]
         present += sum(len(series.still_present) for series in machine.found)
         not_compared = history.not_compared(hash_length)
         if shown or not_compared:
@@ -178,11 +194,18 @@ def run_regressions(
         )
     exact_text, present = render(found, everything)
     total = sum(len(series.steps) for m in found for series in m.found)
+    changes = sum(len(m.changes) for m in found)
     scope = "every step" if everything else "the regressions still present"
     sections = [
         f"Exact figures, each measured commit against the previous one: {total} step(s) in "
-        f"the history, {present} regression(s) still present at the newest commit. "
-        f"Shown: {scope} (all of them: --all). Written to {written}.",
+        f"the history, {present} regression(s) still present at the newest commit"
+        + (
+            f", {changes} change(s) of state (a figure that stops or starts having a number, "
+            "shown in either case)"
+            if changes
+            else ""
+        )
+        + f". Shown: {scope} (all of them: --all). Written to {written}.",
     ]
     if exact_text:
         sections.append(exact_text)

@@ -391,12 +391,17 @@ def describe(found: SeriesSteps, step: Step, hash_length: int = 8) -> str:
 def _range_reason(step: Step) -> str:
     if not step.history_known:
         return "last measured .. first measured; the history between them is not known here"
+    return f"last measured .. first measured; {held_between(step.between)}"
+
+
+def held_between(between: Sequence[tuple[str, Outcome]]) -> str:
+    """'3 commits between: 2 not run, 1 failed'."""
     counts: dict[Outcome, int] = {}
-    for _, outcome in step.between:
+    for _, outcome in between:
         counts[outcome] = counts.get(outcome, 0) + 1
     held = ", ".join(f"{count} {outcome.value}" for outcome, count in counts.items())
-    noun = "commit" if len(step.between) == 1 else "commits"
-    return f"last measured .. first measured; {len(step.between)} {noun} between: {held}"
+    noun = "commit" if len(between) == 1 else "commits"
+    return f"{len(between)} {noun} between: {held}"
 
 
 def _spreads(step: Step) -> str:

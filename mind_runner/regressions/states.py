@@ -18,7 +18,7 @@ import itertools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from mind_runner.regressions.detector import Outcome, Point, Series
+from mind_runner.regressions.detector import GITHUB, Outcome, Point, Series, held_between
 
 
 @dataclass(frozen=True)
@@ -94,3 +94,22 @@ def _between(
 ) -> tuple[tuple[str, Outcome], ...]:
     inside = history[position[before.commit] + 1 : position[after.commit]]
     return tuple((commit, known.get(commit, Outcome.NOT_RUN)) for commit in inside)
+
+
+def describe(change: StateChange, hash_length: int = 8) -> str:
+    """A few lines, as the detector's for a step: what changed, where, what to run."""
+    first = change.first_after[:hash_length]
+    lines = [f"{change.label}: {change.before.value} -> {change.after.value}"]
+    if change.single_commit:
+        lines.append(f"  commit:  {first} (the change is this one commit)")
+        lines.append(f"  link:    {GITHUB}/commit/{change.first_after}")
+    else:
+        last = change.last_before[:hash_length]
+        lines.append(
+            f"  commits: {last}..{first} (last .. first where it ran; "
+            f"{held_between(change.between)})"
+        )
+        lines.append(f"  link:    {GITHUB}/compare/{change.last_before}...{change.first_after}")
+    if change.untried:
+        lines.append("  bisect:  python -m mind_runner bisect (narrows it with the steps)")
+    return "\n".join(lines)
