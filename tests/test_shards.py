@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from mind_runner.commands.asv_command import absolute_hashfile
-from mind_runner.commands.backfill import plan, start_locks
 from mind_runner.commands.config import load_config
 from mind_runner.commands.machine_class import class_name
 from mind_runner.commands.merge import merge
 from mind_runner.commands.shard import split, write_shards
 from mind_runner.commands.worker_dir import WORKER_DIR_VARIABLE, apply_worker_dir
+from mind_runner.commands.workers import plan, start_locks
 from mind_runner.util.errors import MachineFault, UserError
 
 COMMITS = [f"{n:02d}" * 20 for n in range(10, 0, -1)]  # newest first, as asv lists them

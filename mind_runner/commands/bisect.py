@@ -24,6 +24,7 @@ from pathlib import Path
 from mind_runner.commands.config import CONFIG_PATH, results_dir
 from mind_runner.commands.regressions import load_exact_steps
 from mind_runner.commands.run import run
+from mind_runner.commands.workers import measure_in_workers, measured_commits
 from mind_runner.regressions.detector import Outcome, Series, Step
 from mind_runner.regressions.states import StateChange, state_changes, unbuilt_commits
 from mind_runner.util.errors import UserError
@@ -43,8 +44,6 @@ def measure_commits(
     COMMIT^!, in place); several go to parallel workers (`backfill`'s), except those that
     already have a result file: a worker's copy of it would hold only the new figures
     and `merge` refuses two different copies, so they are measured in place, one by one."""
-    from mind_runner.commands.backfill import measure_in_workers, measured_commits
-
     options = ["--machine", machine, "--bench", bench, *asv_args]
     if len(commits) == 1:
         return run(f"{commits[0]}^!", options, config_path=config_path)
