@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,13 +162,20 @@ def _conflict(plan: MergePlan, relative: Path, copies: list[Copy], contents: lis
     )
 
 
-def _of_commits(relative: Path, commits: Collection[str] | None) -> bool:
-    """Whether a file belongs to these commits (machine.json and benchmarks.json always)."""
-    if commits is None or relative == BENCHMARK_LIST or relative.name == MACHINE_FILE:
-        return True
-    if relative.parts[0] == BUILD_RECORDS:
-        return relative.stem in commits
-    return relative.name.split("-")[0] in {commit[:8] for commit in commits}
+def _of_commits(commits: Collection[str] | None) -> Callable[[Path], bool]:
+    """Whether a file belongs to these commits (machine.json and benchmarks.json always);
+    the commits' short hashes (asv's file names) are taken once, not once a file."""
+    full = set(commits or ())
+    short = {commit[:8] for commit in full}
+
+    def belongs(relative: Path) -> bool:
+        if commits is None or relative == BENCHMARK_LIST or relative.name == MACHINE_FILE:
+            return True
+        if relative.parts[0] == BUILD_RECORDS:
+            return relative.stem in full
+        return relative.name.split("-")[0] in short
+
+    return belongs
 
 
 def plan_merge(
@@ -176,6 +183,7 @@ def plan_merge(
 ) -> MergePlan:
     """What merging `sources` (only these commits' files, if given) into `destination`
     would copy, skip and refuse."""
+    belongs = _of_commits(commits)
     for source in sources:
         check_source(source)
     found: dict[Path, list[Copy]] = {}
@@ -186,7 +194,7 @@ def plan_merge(
         if source.resolve() == destination.resolve():
             continue
         for relative, path in sorted(results_files(source).items()):
-            if _of_commits(relative, commits):
+            if belongs(relative):
                 found.setdefault(relative, []).append(Copy(source, path))
     plan = MergePlan(destination=destination)
     for relative, copies in sorted(found.items()):
