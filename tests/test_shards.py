@@ -12,10 +12,11 @@ from mind_runner.commands.asv_command import absolute_hashfile
 from mind_runner.commands.config import load_config
 from mind_runner.commands.machine_class import class_name
 from mind_runner.commands.merge import merge
-from mind_runner.commands.shard import split, write_shards
+from mind_runner.commands.shard import range_commits, split, write_shards
 from mind_runner.commands.worker_dir import WORKER_DIR_VARIABLE, apply_worker_dir
 from mind_runner.commands.workers import plan, start_locks
 from mind_runner.util.errors import MachineFault, UserError
+from tests.test_bisect import linear_repo
 
 COMMITS = [f"{n:02d}" * 20 for n in range(10, 0, -1)]  # newest first, as asv lists them
 
@@ -219,3 +220,23 @@ def test_a_worker_dir_kept_from_an_earlier_run_merges_only_this_runs_commits(
     assert (destination / "m" / f"{COMMITS[1][:8]}-env.json").is_file()
     kept = json.loads((destination / "m" / f"{COMMITS[0][:8]}-env.json").read_text())
     assert kept["results"]["torch"] == [2]
+
+
+def test_a_hash_file_lists_the_commits_in_its_order_and_an_unknown_one_is_named(
+    tmp_path: Path,
+) -> None:
+    """`backfill HASHFILE:path` measures exactly the listed commits, as `asv run` does."""
+    commits = linear_repo(tmp_path / "mind", 4)
+    config = tmp_path / "asv.conf.json"
+    config.write_text(
+        json.dumps({"version": 1, "project": "mind", "repo": str(tmp_path / "mind"), "dvcs": "git"})
+    )
+    listed = tmp_path / "commits.txt"
+    listed.write_text(f"{commits[2][:10]}\n\n{commits[0]}\n")
+    spec = f"HASHFILE:{listed}"
+    assert range_commits(spec, pull=False, config_path=config) == [commits[2], commits[0]]
+    listed.write_text(f"{commits[1]}\nfeedface\n")
+    with pytest.raises(UserError, match=r"'feedface' in .*commits.txt is no commit of MIND's"):
+        range_commits(spec, pull=False, config_path=config)
+    with pytest.raises(UserError, match="cannot read the hash file"):
+        range_commits(f"HASHFILE:{tmp_path / 'missing.txt'}", pull=False, config_path=config)

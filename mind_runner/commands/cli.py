@@ -316,7 +316,7 @@ def _parser() -> argparse.ArgumentParser:
     shard = command(
         "shard", _shard, "split a range into N contiguous shards, one asv HASHFILE each"
     )
-    shard.add_argument("range", help="git range, e.g. v0.7.1..main")
+    shard.add_argument("range", help="git range, e.g. v0.7.1..main, or HASHFILE:path")
     shard.add_argument("--shards", type=_positive_int, required=True, help="how many workers")
     shard.add_argument("--out", default="shards", help="folder for shard-NN.txt (default shards)")
     shard.add_argument("--no-pull", action="store_true", help="do not fetch MIND first")
@@ -352,7 +352,9 @@ def _parser() -> argparse.ArgumentParser:
         _backfill,
         "run a range as K parallel shards on this machine, merge, publish (offline site)",
     )
-    backfill.add_argument("range", help="git range, e.g. v0.7.1..main")
+    backfill.add_argument(
+        "range", help="git range, e.g. v0.7.1..main, or HASHFILE:path (one commit a line)"
+    )
     backfill.add_argument("--shards", type=_positive_int, required=True, help="parallel workers")
     backfill.add_argument("--machine", help="asv machine name (default: this host)")
     backfill.add_argument(

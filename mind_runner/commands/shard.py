@@ -14,8 +14,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from mind_runner.commands.asv_command import in_config_dir
+from mind_runner.commands.asv_command import HASHFILE, in_config_dir
 from mind_runner.commands.config import CONFIG_PATH, load_config
 from mind_runner.results.mirror import refresh_mirror
 from mind_runner.util.errors import UserError
@@ -47,7 +48,18 @@ def range_commits(
 ) -> list[str]:
     """The full hashes `asv run RANGE` would measure, in the order it measures them (of
     the repository configured now: a mirror of another one is moved aside first, as
-    before every asv run, or the plan would list that one's commits)."""
+    before every asv run, or the plan would list that one's commits). `HASHFILE:path`
+    lists the commits one a line, as for `asv run`, in the order given."""
+    hashfile, listed = None, []
+    if range_spec.startswith(HASHFILE):
+        hashfile = Path(range_spec[len(HASHFILE) :]).expanduser().absolute()
+        try:
+            listed = hashfile.read_text().split()
+        except OSError as error:
+            raise UserError(
+                f"cannot read the hash file {hashfile} ({error.strerror}): give "
+                "HASHFILE:PATH of a file with one MIND commit a line"
+            ) from None
     from asv.plugins.git import Git  # noqa: F401  (registers asv's git plugin for get_repo)
     from asv.repo import get_repo
 
@@ -59,10 +71,27 @@ def range_commits(
         repo = get_repo(conf)
         if pull:
             repo.pull()
-        commits = [str(commit) for commit in repo.get_hashes_from_range(range_spec)]
+        if hashfile is not None:
+            commits = [_full_hash(repo, name, hashfile) for name in listed]
+        else:
+            commits = [str(commit) for commit in repo.get_hashes_from_range(range_spec)]
     if not commits:
         raise UserError(f"the range {range_spec!r} selects no MIND commit: check it with git log")
     return commits
+
+
+def _full_hash(repo: Any, name: str, hashfile: Path) -> str:
+    """A hash file's line as asv resolves it; one MIND does not have is an error here
+    (asv run only warns and goes on without it)."""
+    from asv.repo import NoSuchNameError
+
+    try:
+        return str(repo.get_hash_from_name(name))
+    except NoSuchNameError:
+        raise UserError(
+            f"{name!r} in {hashfile} is no commit of MIND's repository: fix the line or fetch "
+            "MIND (MIND_REPO)"
+        ) from None
 
 
 def every_kth(commits_newest_first: Sequence[str], k: int) -> list[str]:
