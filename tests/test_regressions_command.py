@@ -293,6 +293,8 @@ def test_a_refusal_that_became_a_panic_is_shown_with_its_range(tmp_path: Path) -
             {AUTODIFF: per_model(40_000, mlp), AUTODIFF_SPREAD: per_model(0.0, None)},
         )
     write_benchmarks_json(results, [AUTODIFF, AUTODIFF_SPREAD])
+    (root / "html").mkdir()
+    (root / "html" / "index.html").write_text(f"<html><ul>{NAV}</ul></html>")
     environment = {**os.environ, "HOME": str(root), "MIND_REPO": str(repo)}
     completed = subprocess.run(
         [sys.executable, "-m", "mind_runner", "regressions"],
@@ -310,3 +312,14 @@ def test_a_refusal_that_became_a_panic_is_shown_with_its_range(tmp_path: Path) -
     )
     assert "1 commit between: 1 not run" in completed.stdout
     assert "bisect:  python -m mind_runner bisect" in completed.stdout
+    (machine,) = json.loads((root / "html" / "steps.json").read_text())["machines"]
+    (change,) = machine["changes"]
+    assert change["params"] == {"model": "small_mlp"}
+    assert (change["before"], change["after"]) == ("skipped", "failed")
+    assert (change["last_before"], change["first_after"]) == (line[1], line[3])
+    assert not change["single_commit"] and change["commits_between"] == 1
+    page = (root / "html" / "steps.html").read_text()
+    assert "0 steps, 1 changes of state" in page
+    assert f"{line[1][:8]}..{line[3][:8]}</a> (1 between)</td><td>skipped</td><td>failed</td>" in (
+        page
+    )

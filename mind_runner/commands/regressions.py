@@ -168,7 +168,7 @@ def judgeable(found: Sequence[MachineSteps]) -> bool:
 
 def write_steps(html_dir: Path, found: list[MachineSteps]) -> Path:
     """steps.json next to asv's regressions.json; the steps page once the site exists."""
-    document = steps_document([(m.history, m.found) for m in found if m.history.commits])
+    document = steps_document([(m.history, m.found, m.changes) for m in found if m.history.commits])
     path = write_atomically(html_dir / STEPS_JSON, json.dumps(document, indent=1) + "\n")
     if (html_dir / "index.html").is_file():
         write_steps_page(html_dir, document)

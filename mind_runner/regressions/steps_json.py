@@ -6,8 +6,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from mind_runner.regressions.detector import SeriesSteps, Step
+from mind_runner.regressions.detector import GITHUB, SeriesSteps, Step
 from mind_runner.regressions.history import DEFAULT_RULE, History
+from mind_runner.regressions.states import StateChange
 
 FORMAT_VERSION = 1
 
@@ -46,13 +47,36 @@ def step_json(series: SeriesSteps, step: Step) -> dict[str, Any]:
     }
 
 
+def change_json(change: StateChange) -> dict[str, Any]:
+    url = (
+        f"{GITHUB}/commit/{change.first_after}"
+        if change.single_commit
+        else f"{GITHUB}/compare/{change.last_before}...{change.first_after}"
+    )
+    return {
+        "benchmark": change.benchmark,
+        "params": dict(change.params),
+        "before": change.before.value,
+        "after": change.after.value,
+        "last_before": change.last_before,
+        "first_after": change.first_after,
+        "single_commit": change.single_commit,
+        "commits_between": len(change.between),
+        "url": url,
+    }
+
+
 def _not_compared(history: History) -> list[dict[str, str]]:
     """Measured commits off the first-parent line: listed, so none vanishes unsaid."""
     reason = f"not on the first-parent line of {history.branch}"
     return [{"commit": commit, "reason": reason} for commit in history.unplaced]
 
 
-def steps_document(found: Sequence[tuple[History, Sequence[SeriesSteps]]]) -> dict[str, Any]:
+def steps_document(
+    found: Sequence[tuple[History, Sequence[SeriesSteps], Sequence[StateChange]]],
+) -> dict[str, Any]:
+    """Each machine's steps, and its changes of state (a figure that stops or starts
+    having a number: `regressions.states`)."""
     return {
         "version": FORMAT_VERSION,
         "rule": {
@@ -70,7 +94,8 @@ def steps_document(found: Sequence[tuple[History, Sequence[SeriesSteps]]]) -> di
                 "commits": list(history.commits),
                 "measured_not_compared": _not_compared(history),
                 "steps": [step_json(series, step) for series in steps for step in series.steps],
+                "changes": [change_json(change) for change in changes],
             }
-            for history, steps in found
+            for history, steps, changes in found
         ],
     }

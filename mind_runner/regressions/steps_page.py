@@ -73,6 +73,34 @@ def _notes(step: Mapping[str, Any]) -> str:
     return ", ".join(notes)
 
 
+def _changes_table(changes: list[Mapping[str, Any]]) -> list[str]:
+    """Where a figure stops or starts having a number (a clean refusal that becomes a
+    panic): no size, so a table of its own, before the steps."""
+    if not changes:
+        return []
+    rows = [
+        "<p>Changes of state: a figure that was skipped (MIND refuses the program "
+        "cleanly), failed (MIND panicked or did not build) or had a number, and then "
+        "another of these.</p>",
+        "<table class='changes'><tr><th>figure</th><th>commit</th><th>before</th>"
+        "<th>after</th></tr>",
+    ]
+    for change in changes:
+        good, bad = str(change["last_before"])[:8], str(change["first_after"])[:8]
+        link = f'<a href="{html.escape(change["url"])}">'
+        where = (
+            f"{link}{bad}</a>"
+            if change["single_commit"]
+            else f"{link}{good}..{bad}</a> ({change['commits_between']} between)"
+        )
+        rows.append(
+            f"<tr>{_figure(change)}<td class='commit'>{where}</td>"
+            f"<td>{html.escape(change['before'])}</td><td>{html.escape(change['after'])}</td></tr>"
+        )
+    rows.append("</table>")
+    return rows
+
+
 def render_page(document: Mapping[str, Any]) -> str:
     rule = document["rule"]
     parts = [
@@ -92,10 +120,13 @@ def render_page(document: Mapping[str, Any]) -> str:
     for machine in document["machines"]:
         steps = machine["steps"]
         aside = machine.get("measured_not_compared", [])
+        changes = machine.get("changes", [])
         parts.append(
             f"<h2>{html.escape(machine['machine'])} ({html.escape(machine['env'])})</h2>"
             f"<p>{len(machine['commits']) + len(aside)} commits measured, ordered by "
-            f"{html.escape(machine['ordered_by'])}; {len(steps)} steps.</p>"
+            f"{html.escape(machine['ordered_by'])}; {len(steps)} steps"
+            + (f", {len(changes)} changes of state" if changes else "")
+            + ".</p>"
         )
         if aside:
             items = "".join(
@@ -104,6 +135,7 @@ def render_page(document: Mapping[str, Any]) -> str:
                 for entry in aside
             )
             parts.append(f"<ul class='not-compared'>{items}</ul>")
+        parts += _changes_table(changes)
         if not steps:
             continue
         parts.append(
