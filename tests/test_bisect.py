@@ -45,11 +45,13 @@ class FakeAsv:
     def write(self, index: int) -> None:
         value = self.level[index]
         spread = None if value is None else 0.0
+        # A commit that does not build fails every benchmark, as asv records it.
+        first = None if value is None else 40_000.0
         write_result(
             self.results,
             self.commits[index],
             DAY0 + index * DAY,
-            {AUTODIFF: per_model(40_000, value), AUTODIFF_SPREAD: per_model(0.0, spread)},
+            {AUTODIFF: per_model(first, value), AUTODIFF_SPREAD: per_model(0.0, spread)},
         )
 
     def __call__(
@@ -147,6 +149,24 @@ def test_a_step_next_to_a_sample_without_a_number_is_found(
     (step,) = narrowed.steps
     assert step.single_commit and step.first_after == commits[4]
     assert [c for c, _ in asv.calls] == [commits[2], commits[3], commits[1]]
+
+
+def test_where_a_figure_gets_its_first_number_is_bisected_not_scanned(
+    project: tuple[Path, list[str]],
+) -> None:
+    """small_mlp skips (MIND cannot differentiate it) up to c8 and has a number from c9;
+    sampled at c0 and c11 only. A skip found inside the gap bounds it from below, so
+    the first number is found in a few builds, not by walking up from c0."""
+    root, commits = project
+    level: dict[int, float | None] = {i: float("nan") if i < 9 else 64_000.0 for i in range(12)}
+    asv = FakeAsv(root / "results", commits, level)
+    asv.write(0)
+    asv.write(11)
+    narrowed = bisect(MACHINE, config_path=root / "asv.conf.json", measure=asv)
+    assert narrowed.steps == ()
+    measured = [c for c, _ in asv.calls]
+    assert commits[8] in measured and commits[9] in measured
+    assert len(measured) <= 4, [commits.index(c) for c in measured]
 
 
 def test_two_workers_narrow_a_lone_range_in_thirds() -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,19 +73,25 @@ def _untried(step: Step, tried: set[str]) -> list[str]:
     return [c for c, outcome in step.between if outcome is Outcome.NOT_RUN and c not in tried]
 
 
-def _leading_gap(series: Series, history: Sequence[str], tried: set[str]) -> list[str]:
+def _leading_gap(
+    series: Series, history: Sequence[str], tried: set[str], unbuilt: Collection[str]
+) -> list[str]:
     """The commits a step could hide in before a figure's first number: a sparse run's
     oldest sample that skips or fails (it cannot differentiate, it does not build) has
     no number to compare with, so the commits between it and the first number are
-    measured until that number has a measured neighbour or none is left."""
+    measured until that number has a measured neighbour or none is left. The gap starts
+    at the last commit before the first number where the figure ran without one (what
+    MIND could not do there, it could not do before either, as a step is taken to lie
+    in one place); a commit that did not build says nothing, so it does not bound it."""
     usable = [i for i, point in enumerate(series.points) if point.usable]
     if not usable:
         return []
     earlier = [p for p in series.points[: usable[0]] if p.outcome is not Outcome.NOT_RUN]
     if not earlier:
         return []
+    bounding = [p for p in earlier if p.commit not in unbuilt] or earlier[:1]
     position = {commit: index for index, commit in enumerate(history)}
-    low, high = position[earlier[0].commit], position[series.points[usable[0]].commit]
+    low, high = position[bounding[-1].commit], position[series.points[usable[0]].commit]
     measured = {p.commit for p in series.points if p.outcome is not Outcome.NOT_RUN}
     return [c for c in history[low + 1 : high] if c not in measured and c not in tried]
 
@@ -149,8 +155,9 @@ def _work(machine: str, config_path: Path, tried: set[str]) -> _Found:
     figures = Counter(tuple(w.untried) for w in work)
     work.sort(key=lambda w: (-figures[tuple(w.untried)], -w.size))
     for m in mine:
+        unbuilt = unbuilt_commits(m.history.series)
         for series_steps in m.found:
-            gap = _leading_gap(series_steps.series, m.history.history or (), tried)
+            gap = _leading_gap(series_steps.series, m.history.history or (), tried, unbuilt)
             if gap:
                 work.append(_Work(series_steps.series.benchmark, f"before {gap[-1][:8]}", gap))
     return _Found(steps, changes, work)
