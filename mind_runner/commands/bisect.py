@@ -26,7 +26,7 @@ from mind_runner.commands.regressions import load_exact_steps
 from mind_runner.commands.run import run
 from mind_runner.commands.workers import measure_in_workers, measured_commits
 from mind_runner.regressions.detector import Outcome, Series, Step
-from mind_runner.regressions.states import StateChange, state_changes, unbuilt_commits
+from mind_runner.regressions.states import StateChange, unbuilt_commits
 from mind_runner.util.errors import UserError
 
 Measure = Callable[[Sequence[str], str, str, Sequence[str]], int]
@@ -132,14 +132,7 @@ def _work(machine: str, config_path: Path, tried: set[str]) -> _Found:
             "asv's mirror of MIND exists"
         )
     steps = [step for m in mine for series in m.found for step in series.steps]
-    changes = [
-        change
-        for m in mine
-        for series in m.history.series
-        for change in state_changes(
-            series, m.history.history or (), unbuilt_commits(m.history.series)
-        )
-    ]
+    changes = [change for m in mine for change in m.changes]
     work = [
         _Work(s.benchmark, f"{s.last_before[:8]}..{s.first_after[:8]}", untried, abs(s.change))
         for s in steps
