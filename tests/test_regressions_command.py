@@ -43,8 +43,13 @@ def project_with(tmp_path: Path, levels: list[tuple[float, float]]) -> Path:
     return root
 
 
-def regressions(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def regressions(
+    root: Path, *args: str, mind_repo: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The command in `root`; with `mind_repo`, along that repository's history."""
     environment = {k: v for k, v in os.environ.items() if k != "MIND_REPO"}
+    if mind_repo is not None:
+        environment["MIND_REPO"] = str(mind_repo)
     return subprocess.run(
         [sys.executable, "-m", "mind_runner", "regressions", *args],
         cwd=root,
@@ -243,15 +248,7 @@ def test_a_measured_commit_on_a_merged_side_branch_is_listed_not_compared(
     write_benchmarks_json(results, [AUTODIFF, AUTODIFF_SPREAD])
     (root / "html").mkdir()
     (root / "html" / "index.html").write_text(f"<html><ul>{NAV}</ul></html>")
-    environment = {**os.environ, "HOME": str(root), "MIND_REPO": str(repo)}
-    completed = subprocess.run(
-        [sys.executable, "-m", "mind_runner", "regressions", "--all"],
-        cwd=root,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    completed = regressions(root, "--all", mind_repo=repo)
     assert completed.returncode == 1, completed.stdout + completed.stderr
     assert "4 commits measured, ordered by git history" in completed.stdout
     assert (
@@ -295,15 +292,7 @@ def test_a_refusal_that_became_a_panic_is_shown_with_its_range(tmp_path: Path) -
     write_benchmarks_json(results, [AUTODIFF, AUTODIFF_SPREAD])
     (root / "html").mkdir()
     (root / "html" / "index.html").write_text(f"<html><ul>{NAV}</ul></html>")
-    environment = {**os.environ, "HOME": str(root), "MIND_REPO": str(repo)}
-    completed = subprocess.run(
-        [sys.executable, "-m", "mind_runner", "regressions"],
-        cwd=root,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    completed = regressions(root, mind_repo=repo)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "0 step(s) in the history" in completed.stdout
     assert "1 change(s) of state" in completed.stdout

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import select
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,8 +19,7 @@ from asv import util
 from mind_runner.commands import cli
 
 def long_step(_args):
-    started = "echo $$ > {pid_file}.tmp && mv {pid_file}.tmp {pid_file}"
-    util.check_output(["sh", "-c", started + " && exec sleep 600"])
+    util.check_output(["sh", "-c", "echo $$ > {pid_fifo} && exec sleep 600"])
     return 0
 
 cli._machine_class = long_step
@@ -36,25 +36,28 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def _wait_for(path: Path, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while not path.exists():
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "the child never started"
-        time.sleep(0.05)
+def _child_pid(fifo: Path, process: subprocess.Popen[str]) -> int:
+    """The pid the child writes into `fifo` once it runs (select waits; no polling)."""
+    descriptor = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        ready, _, _ = select.select([descriptor], [], [], 60)
+        assert ready, ("the child never started", process.poll())
+        return int(os.read(descriptor, 64).decode())
+    finally:
+        os.close(descriptor)
 
 
 def test_sigterm_stops_the_command_and_the_group_asv_started(tmp_path: Path) -> None:
-    pid_file = tmp_path / "child.pid"
+    pid_fifo = tmp_path / "child.pid"
+    os.mkfifo(pid_fifo)
     process = subprocess.Popen(
-        [sys.executable, "-c", SCRIPT.format(pid_file=pid_file)],
+        [sys.executable, "-c", SCRIPT.format(pid_fifo=pid_fifo)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    _wait_for(pid_file, process)
-    child = int(pid_file.read_text())
+    child = _child_pid(pid_fifo, process)
     assert _alive(child)
     process.send_signal(signal.SIGTERM)  # the command alone, as `kill PID` does
     _, stderr = process.communicate(timeout=60)

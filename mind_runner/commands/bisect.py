@@ -26,7 +26,7 @@ from mind_runner.commands.regressions import load_exact_steps
 from mind_runner.commands.run import run
 from mind_runner.commands.workers import measure_in_workers, measured_commits
 from mind_runner.regressions.detector import Outcome, Series, Step
-from mind_runner.regressions.states import StateChange, unbuilt_commits
+from mind_runner.regressions.states import StateChange
 from mind_runner.util.errors import UserError
 
 Measure = Callable[[Sequence[str], str, str, Sequence[str]], int]
@@ -148,9 +148,8 @@ def _work(machine: str, config_path: Path, tried: set[str]) -> _Found:
     figures = Counter(tuple(w.untried) for w in work)
     work.sort(key=lambda w: (-figures[tuple(w.untried)], -w.size))
     for m in mine:
-        unbuilt = unbuilt_commits(m.history.series)
         for series_steps in m.found:
-            gap = _leading_gap(series_steps.series, m.history.history or (), tried, unbuilt)
+            gap = _leading_gap(series_steps.series, m.history.history or (), tried, m.unbuilt)
             if gap:
                 work.append(_Work(series_steps.series.benchmark, f"before {gap[-1][:8]}", gap))
     return _Found(steps, changes, work)

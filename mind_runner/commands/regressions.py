@@ -48,6 +48,7 @@ class MachineSteps:
     history: History
     found: tuple[SeriesSteps, ...]
     changes: tuple[StateChange, ...] = ()  # where a figure stops or starts having a number
+    unbuilt: frozenset[str] = frozenset()  # commits where MIND did not build: nothing ran
 
 
 def mind_commit_order(conf: Any, config_dir: Path) -> FirstParentLine | None:
@@ -77,15 +78,15 @@ def exact_steps(
             along = history.history or history.commits
             changed = [change.commit for change in dependency_changes(records, along)]
             steps = detect_history(history, rule_for, dependency_changes=changed)
-            found.append(MachineSteps(history, tuple(steps), _changes(history)))
+            unbuilt = frozenset(unbuilt_commits(history.series))
+            found.append(MachineSteps(history, tuple(steps), _changes(history, unbuilt), unbuilt))
     return found
 
 
-def _changes(history: History) -> tuple[StateChange, ...]:
+def _changes(history: History, unbuilt: frozenset[str]) -> tuple[StateChange, ...]:
     """Changes of state need the history between commits; by date nothing is known."""
     if history.history is None:
         return ()
-    unbuilt = unbuilt_commits(history.series)
     return tuple(
         change
         for series in history.series

@@ -234,7 +234,7 @@ def detect(
         before, after = series.points[earlier], series.points[later]
         if not rule.is_step(before, after):
             continue
-        between = _between(series, earlier, later, history, position)
+        between = commits_between(series, earlier, later, history, position)
         assert before.value is not None and after.value is not None
         in_range = {after.commit, *(commit for commit, _ in between)}
         steps.append(
@@ -276,7 +276,7 @@ def _positions(series: Series, history: Sequence[str] | None) -> dict[str, int]:
     return position
 
 
-def _between(
+def commits_between(
     series: Series,
     earlier: int,
     later: int,

@@ -18,7 +18,13 @@ import itertools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from mind_runner.regressions.detector import GITHUB, Outcome, Point, Series, held_between
+from mind_runner.regressions.detector import (
+    GITHUB,
+    Outcome,
+    Series,
+    commits_between,
+    held_between,
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,13 @@ class StateChange:
         return not self.between
 
     @property
+    def url(self) -> str:
+        """The commit on GitHub, or GitHub's comparison of the range."""
+        if self.single_commit:
+            return f"{GITHUB}/commit/{self.first_after}"
+        return f"{GITHUB}/compare/{self.last_before}...{self.first_after}"
+
+    @property
     def untried(self) -> list[str]:
         return [commit for commit, outcome in self.between if outcome is Outcome.NOT_RUN]
 
@@ -63,12 +76,16 @@ def state_changes(
 ) -> list[StateChange]:
     """Every change of outcome between consecutive commits where `series` ran, from its
     first number on (or over the whole series when it never has one)."""
-    ran = [p for p in series.points if p.outcome is not Outcome.NOT_RUN and p.commit not in unbuilt]
-    first_number = next((i for i, p in enumerate(ran) if p.usable), 0)
+    ran = [
+        index
+        for index, point in enumerate(series.points)
+        if point.outcome is not Outcome.NOT_RUN and point.commit not in unbuilt
+    ]
+    first_number = next((n for n, index in enumerate(ran) if series.points[index].usable), 0)
     position = {commit: index for index, commit in enumerate(history)}
-    known = {p.commit: p.outcome for p in series.points}
     changes = []
-    for before, after in itertools.pairwise(ran[first_number:]):
+    for earlier, later in itertools.pairwise(ran[first_number:]):
+        before, after = series.points[earlier], series.points[later]
         if before.outcome is after.outcome:
             continue  # the same outcome (two numbers: the step detector's)
         changes.append(
@@ -79,21 +96,10 @@ def state_changes(
                 first_after=after.commit,
                 before=before.outcome,
                 after=after.outcome,
-                between=_between(before, after, history, position, known),
+                between=commits_between(series, earlier, later, history, position),
             )
         )
     return changes
-
-
-def _between(
-    before: Point,
-    after: Point,
-    history: Sequence[str],
-    position: dict[str, int],
-    known: dict[str, Outcome],
-) -> tuple[tuple[str, Outcome], ...]:
-    inside = history[position[before.commit] + 1 : position[after.commit]]
-    return tuple((commit, known.get(commit, Outcome.NOT_RUN)) for commit in inside)
 
 
 def describe(change: StateChange, hash_length: int = 8) -> str:
@@ -102,14 +108,13 @@ def describe(change: StateChange, hash_length: int = 8) -> str:
     lines = [f"{change.label}: {change.before.value} -> {change.after.value}"]
     if change.single_commit:
         lines.append(f"  commit:  {first} (the change is this one commit)")
-        lines.append(f"  link:    {GITHUB}/commit/{change.first_after}")
     else:
         last = change.last_before[:hash_length]
         lines.append(
             f"  commits: {last}..{first} (last .. first where it ran; "
             f"{held_between(change.between)})"
         )
-        lines.append(f"  link:    {GITHUB}/compare/{change.last_before}...{change.first_after}")
+    lines.append(f"  link:    {change.url}")
     if change.untried:
         lines.append("  bisect:  python -m mind_runner bisect (narrows it with the steps)")
     return "\n".join(lines)

@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from mind_runner.regressions.detector import GITHUB, SeriesSteps, Step
+from mind_runner.regressions.detector import SeriesSteps, Step
 from mind_runner.regressions.history import DEFAULT_RULE, History
 from mind_runner.regressions.states import StateChange
 
@@ -48,11 +48,6 @@ def step_json(series: SeriesSteps, step: Step) -> dict[str, Any]:
 
 
 def change_json(change: StateChange) -> dict[str, Any]:
-    url = (
-        f"{GITHUB}/commit/{change.first_after}"
-        if change.single_commit
-        else f"{GITHUB}/compare/{change.last_before}...{change.first_after}"
-    )
     return {
         "benchmark": change.benchmark,
         "params": dict(change.params),
@@ -62,7 +57,7 @@ def change_json(change: StateChange) -> dict[str, Any]:
         "first_after": change.first_after,
         "single_commit": change.single_commit,
         "commits_between": len(change.between),
-        "url": url,
+        "url": change.url,
     }
 
 
